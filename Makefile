@@ -1,0 +1,94 @@
+# The project's verbs. `make up` runs the app locally; `make test` proves it. Both install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 4566
+STACK_DIR ?= $(CURDIR)/.stack
+TARGET ?= local
+# `make test` runs against its own stack (own port and state), so tests never touch the albums you are editing.
+TEST_PORT ?= 4599
+TEST_STACK_DIR ?= $(CURDIR)/.stack-test
+TEST_ENV := PORT=$(TEST_PORT) STACK_DIR=$(TEST_STACK_DIR)
+PYTEST := $(PY) -m pytest
+CHROMIUM ?= /usr/lib/chromium/chromium
+
+export PORT STACK_DIR
+
+.PHONY: help install up down reset status deploy destroy test test-unit test-integration test-e2e test-postman \
+        test-stack test-stack-down lint bench chromium clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(VENV)/.installed node_modules/.installed ## Create .venv and node_modules from the pinned versions
+
+up: install ## Start MiniStack, deploy the stack, seed the albums, print the URLs
+	@$(PY) -m bootstrap up --target $(TARGET)
+
+down: ## Stop MiniStack gracefully (state is kept for the next `make up`)
+	@$(PY) -m bootstrap down
+
+reset: ## Stop MiniStack and wipe local state (users, albums, everything)
+	@$(PY) -m bootstrap reset
+
+status: ## Is the local stack running? Print its outputs
+	@$(PY) -m bootstrap status
+
+deploy: install ## Deploy to TARGET=aws|localstack (uses your AWS credentials / LocalStack)
+	@$(PY) -m bootstrap up --target $(TARGET)
+
+destroy: install ## Remove everything the bootstrap made on TARGET
+	@$(PY) -m bootstrap destroy --target $(TARGET)
+
+chromium: ## Install Debian's Chromium for the browser tests when missing (needs root)
+	@test -x $(CHROMIUM) || command -v chromium >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test-stack: install
+	@$(TEST_ENV) $(PY) -m bootstrap up > $(TEST_STACK_DIR).log 2>&1 || { cat $(TEST_STACK_DIR).log; exit 1; }
+	@echo "test stack up on port $(TEST_PORT) ($(TEST_STACK_DIR))"
+
+test-stack-down:
+	@$(TEST_ENV) $(PY) -m bootstrap down
+
+test: install chromium ## Everything: unit, integration, e2e and Postman/newman on a fresh test stack
+	@$(MAKE) --no-print-directory test-stack
+	@status=0; \
+	  $(MAKE) --no-print-directory test-unit || status=1; \
+	  $(MAKE) --no-print-directory test-integration || status=1; \
+	  $(MAKE) --no-print-directory test-e2e || status=1; \
+	  $(MAKE) --no-print-directory test-postman || status=1; \
+	  $(MAKE) --no-print-directory test-stack-down; \
+	  exit $$status
+
+test-unit: install ## In-process handler tests (moto), no stack needed
+	$(PYTEST) tests/unit -q
+
+test-integration: test-stack ## HTTP through API Gateway with real Cognito tokens
+	$(TEST_ENV) $(PYTEST) tests/integration -q
+
+test-e2e: test-stack chromium ## Chromium drives the real pages
+	$(TEST_ENV) $(PYTEST) tests/e2e -q
+
+test-postman: test-stack ## Postman collection run by newman
+	$(TEST_ENV) $(PY) tests/postman/run.py
+
+lint: install ## ruff
+	$(VENV)/bin/ruff check lambdas bootstrap tests bench
+
+bench: install chromium ## Benchmarks: start-up, latency, scale, import cost, load, faults -> bench/results.json
+	$(PY) -m bench
+
+clean: ## Remove build output (keeps local state)
+	rm -rf $(STACK_DIR)/build $(TEST_STACK_DIR)/build .pytest_cache .ruff_cache test-results

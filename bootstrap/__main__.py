@@ -1,0 +1,113 @@
+"""python -m bootstrap {up,down,reset,deploy,seed,destroy,status} [--target local|localstack|aws]
+
+`up` on the local target starts MiniStack (if not running), deploys, seeds an empty table and prints the URLs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+from bootstrap import stack
+from bootstrap.emulator import Emulator
+from bootstrap.errors import StackError
+from bootstrap.target import Target, port, resolve
+
+
+def emulator_for(target: Target) -> Emulator:
+    return Emulator(target.stack_dir, port())
+
+
+def up(target: Target) -> None:
+    began = time.monotonic()
+    if target.name == "local":
+        started = emulator_for(target).start()
+        print(f"MiniStack {'started' if started else 'already running'} at {target.endpoint}")
+    elif target.local and not _reachable(target):
+        raise StackError(f"nothing answers at {target.endpoint}: start LocalStack first (docker compose up -d)")
+    outputs, report = stack.deploy(target)
+    seeded = stack.seed(target)
+    print(f"Deployed to {target.name} in {time.monotonic() - began:.1f}s "
+          f"({', '.join(f'{k} {v}s' for k, v in report.timings.items())})")
+    print("Changes: " + ("; ".join(report.changes) if report.changes else "none (already up to date)"))
+    print(f"Seeded {seeded} albums" if seeded else "Albums table already has data: not seeded")
+    print()
+    print(f"  Site:     {outputs['WebsiteUrl']}")
+    print(f"  API:      {outputs['ApiUrl']}/album")
+    if outputs["MailboxUrl"]:
+        print(f"  Mailbox:  {outputs['MailboxUrl']}   (verification codes are 'sent' here)")
+    print(f"  Outputs:  {target.outputs_file}")
+
+
+def _reachable(target: Target) -> bool:
+    try:
+        target.client("sts").get_caller_identity()
+        return True
+    except (BotoCoreError, ClientError):
+        return False
+
+
+def down(target: Target) -> None:
+    if emulator_for(target).stop():
+        print("MiniStack stopped gracefully; its state is kept in " + str(target.stack_dir))
+    else:
+        print("MiniStack was not running")
+
+
+def reset(target: Target) -> None:
+    emulator_for(target).stop()
+    if target.stack_dir.exists():
+        shutil.rmtree(target.stack_dir)
+    print(f"Local state wiped ({target.stack_dir})")
+
+
+def status(target: Target) -> None:
+    emulator = emulator_for(target)
+    print(f"MiniStack at {target.endpoint}: {'healthy' if emulator.healthy() else 'not running'}")
+    if target.outputs_file.exists():
+        print(json.dumps(json.loads(target.outputs_file.read_text()), indent=2))
+
+
+COMMANDS = {
+    "up": up,
+    "down": down,
+    "reset": reset,
+    "status": status,
+    "deploy": lambda target: print(json.dumps(stack.deploy(target)[0], indent=2)),
+    "seed": lambda target: print(f"Seeded {stack.seed(target)} albums"),
+    "destroy": lambda target: (stack.destroy(target), print(f"Destroyed the stack on {target.name}")),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bootstrap", description=__doc__)
+    parser.add_argument("command", choices=COMMANDS)
+    parser.add_argument("--target", default="local", choices=["local", "localstack", "aws"])
+    args = parser.parse_args(argv)
+    target = resolve(args.target)
+    try:
+        COMMANDS[args.command](target)
+    except StackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except EndpointConnectionError as error:
+        print(f"error: cannot reach {args.target} ({error.kwargs.get('endpoint_url')}): is the stack running? "
+              "Try `make up`.", file=sys.stderr)
+        return 1
+    except NoCredentialsError:
+        print("error: no AWS credentials: configure a profile (aws configure) or set AWS_PROFILE", file=sys.stderr)
+        return 1
+    except ClientError as error:
+        info = error.response.get("Error", {})
+        print(f"error: {error.operation_name} refused: {info.get('Code')}: {info.get('Message')}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Cognito user pool `projectpool` (sign-in by e-mail, e-mailed verification code) and its browser app client."""
+
+from __future__ import annotations
+
+from bootstrap import resources as r
+from bootstrap.target import Target
+
+CLIENT_SETTINGS = {
+    "GenerateSecret": False,  # a browser cannot keep a secret
+    "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    # Short-lived ID tokens: a signed-out token stays valid at the API until it expires (as on AWS).
+    "IdTokenValidity": 15,
+    "AccessTokenValidity": 15,
+    "RefreshTokenValidity": 1,
+    "TokenValidityUnits": {"IdToken": "minutes", "AccessToken": "minutes", "RefreshToken": "days"},
+    "PreventUserExistenceErrors": "ENABLED",
+    "ReadAttributes": ["email", "email_verified", "preferred_username"],
+    "WriteAttributes": ["email", "preferred_username"],
+}
+
+
+def find_pool(cognito) -> dict | None:
+    for page in cognito.get_paginator("list_user_pools").paginate(MaxResults=60):
+        for pool in page["UserPools"]:
+            if pool["Name"] == r.USER_POOL:
+                return pool
+    return None
+
+
+def ensure_user_pool(target: Target) -> tuple[str, str, str]:
+    """Returns (pool id, pool ARN, client id). Pool settings are create-only: AWS cannot change sign-in attributes
+    of an existing pool, so a second run only reconciles the app client."""
+    cognito = target.client("cognito-idp")
+    found = find_pool(cognito)
+    if found is None:
+        pool = cognito.create_user_pool(
+            PoolName=r.USER_POOL,
+            UsernameAttributes=["email"],
+            UsernameConfiguration={"CaseSensitive": False},
+            AutoVerifiedAttributes=["email"],
+            Policies={"PasswordPolicy": r.PASSWORD_POLICY},
+            Schema=[
+                {"Name": "email", "AttributeDataType": "String", "Required": True, "Mutable": True},
+                {"Name": "preferred_username", "AttributeDataType": "String", "Required": False, "Mutable": True},
+            ],
+            VerificationMessageTemplate={
+                "DefaultEmailOption": "CONFIRM_WITH_CODE",
+                "EmailSubject": "Your Albums verification code",
+                "EmailMessage": "Your Albums verification code is {####}",
+            },
+            AccountRecoverySetting={"RecoveryMechanisms": [{"Priority": 1, "Name": "verified_email"}]},
+        )["UserPool"]
+        pool_id = pool["Id"]
+    else:
+        pool_id = found["Id"]
+    pool_arn = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Arn"]
+    return pool_id, pool_arn, _ensure_client(cognito, pool_id)
+
+
+def _ensure_client(cognito, pool_id: str) -> str:
+    clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
+    existing = next((c for c in clients if c["ClientName"] == r.USER_POOL_CLIENT), None)
+    if existing is None:
+        return cognito.create_user_pool_client(UserPoolId=pool_id, ClientName=r.USER_POOL_CLIENT, **CLIENT_SETTINGS)[
+            "UserPoolClient"
+        ]["ClientId"]
+    client_id = existing["ClientId"]
+    current = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]
+    wanted = {k: v for k, v in CLIENT_SETTINGS.items() if k != "GenerateSecret"}
+    if sorted(current.get("ExplicitAuthFlows", [])) != sorted(wanted["ExplicitAuthFlows"]) or current.get(
+        "IdTokenValidity"
+    ) != wanted["IdTokenValidity"]:
+        cognito.update_user_pool_client(UserPoolId=pool_id, ClientId=client_id, ClientName=r.USER_POOL_CLIENT, **wanted)
+    return client_id
+
+
+def destroy(target: Target) -> None:
+    cognito = target.client("cognito-idp")
+    pool = find_pool(cognito)
+    if pool is not None:
+        cognito.delete_user_pool(UserPoolId=pool["Id"])

@@ -1,0 +1,176 @@
+"""The four Lambda functions: one self-contained zip of the `albums` package, one least-privilege role each."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import py_compile
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+
+from bootstrap import resources as r
+from bootstrap.target import ROOT, Target
+
+PACKAGE_DIR = ROOT / "lambdas" / "albums"
+REQUIREMENTS = ROOT / "lambdas" / "requirements.txt"
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same source gives the same zip, so re-runs change nothing
+
+TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def build_zip(build_dir: Path) -> bytes:
+    """Zip the `albums` package with its third-party requirements and compiled bytecode.
+
+    Bytecode is compiled with unchecked-hash invalidation: the zip's extraction gives every file a new mtime, which
+    would invalidate timestamp-based .pyc, and workers run with PYTHONDONTWRITEBYTECODE, so every cold start would
+    recompile. The .pyc matches the local interpreter (the emulator's); other runtimes simply ignore it.
+    """
+    staging = build_dir / "function"
+    if staging.exists():
+        subprocess.run(["rm", "-rf", str(staging)], check=True)
+    staging.mkdir(parents=True)
+    if REQUIREMENTS.exists() and _requirements(REQUIREMENTS):
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--only-binary=:all:",
+                        "--target", str(staging), "-r", str(REQUIREMENTS)], check=True)
+    for source in sorted(PACKAGE_DIR.rglob("*.py")):
+        if "__pycache__" in source.parts:
+            continue
+        dest = staging / "albums" / source.relative_to(PACKAGE_DIR)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(source.read_bytes())
+    for source in sorted(staging.rglob("*.py")):
+        py_compile.compile(str(source), doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(p for p in staging.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(str(path.relative_to(staging)), _ZIP_EPOCH)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    data = buffer.getvalue()
+    (build_dir / "albums-function.zip").write_bytes(data)
+    return data
+
+
+def _requirements(path: Path) -> list[str]:
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
+
+
+def role_policy(function: r.Function, table_arn: str) -> dict:
+    statements = [
+        {"Effect": "Allow", "Action": list(function.table_actions), "Resource": table_arn},
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"arn:aws:logs:*:*:log-group:/aws/lambda/{function.name}:*",
+        },
+        {"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": "*"},
+    ]
+    if function.index_actions:
+        statements.insert(1, {"Effect": "Allow", "Action": list(function.index_actions),
+                              "Resource": f"{table_arn}/index/*"})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def ensure_role(target: Target, function: r.Function, table_arn: str) -> tuple[str, bool]:
+    """Returns (role ARN, created now)."""
+    iam = target.client("iam")
+    role_name = f"{function.name}-role"
+    created = False
+    try:
+        arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchEntity":
+            raise
+        arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
+                              Description=f"Least privilege for {function.name}")["Role"]["Arn"]
+        created = True
+    # put_role_policy replaces the inline policy: the same call both creates and reconciles it.
+    iam.put_role_policy(RoleName=role_name, PolicyName="albums-table-access",
+                        PolicyDocument=json.dumps(role_policy(function, table_arn)))
+    return arn, created
+
+
+def ensure_function(target: Target, function: r.Function, role_arn: str, code: bytes,
+                    environment: dict[str, str]) -> tuple[str, bool]:
+    """Create or update one function. Returns (function ARN, changed)."""
+    lam = target.client("lambda")
+    config = {
+        "Role": role_arn,
+        "Handler": function.handler,
+        "Runtime": r.LAMBDA_RUNTIME,
+        "Timeout": r.LAMBDA_TIMEOUT,
+        "MemorySize": r.LAMBDA_MEMORY,
+        "Environment": {"Variables": environment},
+    }
+    try:
+        current = lam.get_function_configuration(FunctionName=function.name)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        arn = _create_function(lam, function, config, code)
+        lam.get_waiter("function_active_v2").wait(FunctionName=function.name)
+        return arn, True
+    changed = False
+    if current["CodeSha256"] != base64.b64encode(hashlib.sha256(code).digest()).decode():
+        lam.update_function_code(FunctionName=function.name, ZipFile=code)
+        lam.get_waiter("function_updated_v2").wait(FunctionName=function.name)
+        changed = True
+    if any(current.get(key) != value for key, value in config.items()):
+        lam.update_function_configuration(FunctionName=function.name, **config)
+        lam.get_waiter("function_updated_v2").wait(FunctionName=function.name)
+        changed = True
+    return current["FunctionArn"], changed
+
+
+def _create_function(lam, function: r.Function, config: dict, code: bytes) -> str:
+    # A new IAM role takes a few seconds to become assumable on AWS; emulators accept it at once.
+    for attempt in range(10):
+        try:
+            return lam.create_function(FunctionName=function.name, Code={"ZipFile": code}, **config)["FunctionArn"]
+        except ClientError as error:
+            retryable = error.response["Error"]["Code"] == "InvalidParameterValueException" and "role" in str(error)
+            if not retryable or attempt == 9:
+                raise
+            time.sleep(2)
+    raise AssertionError("unreachable")
+
+
+def allow_api_gateway(target: Target, function: r.Function, source_arn: str) -> None:
+    """Let API Gateway invoke the function (AWS checks this; the emulator does not, but it must be there)."""
+    lam = target.client("lambda")
+    try:
+        lam.add_permission(FunctionName=function.name, StatementId="apigateway-invoke", Action="lambda:InvokeFunction",
+                           Principal="apigateway.amazonaws.com", SourceArn=source_arn)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceConflictException":
+            raise
+
+
+def destroy(target: Target) -> None:
+    lam, iam = target.client("lambda"), target.client("iam")
+    for function in r.FUNCTIONS:
+        _ignore_missing(lambda f=function: lam.delete_function(FunctionName=f.name))
+        role = f"{function.name}-role"
+        _ignore_missing(lambda role=role: iam.delete_role_policy(RoleName=role, PolicyName="albums-table-access"))
+        _ignore_missing(lambda role=role: iam.delete_role(RoleName=role))
+
+
+def _ignore_missing(call) -> None:
+    try:
+        call()
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in {"ResourceNotFoundException", "NoSuchEntity", "NotFoundException"}:
+            raise

@@ -1,0 +1,46 @@
+"""The names and shapes of everything the bootstrap makes, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+USER_POOL = "projectpool"
+USER_POOL_CLIENT = "projectpool-web"
+REST_API = "testproject"
+RESOURCE_PATH = "album"
+AUTHORIZER = "projectpool-authorizer"
+BUCKET = "testprotest"
+TABLE = "Albums"
+ALLOWED_HEADERS = "Content-Type,Authorization"
+ALLOWED_METHODS = "GET,POST,PUT,DELETE,OPTIONS"
+
+
+@dataclass(frozen=True)
+class Function:
+    method: str
+    name: str
+    handler: str
+    # Least privilege: each function may do only what its method needs on the Albums table.
+    table_actions: tuple[str, ...]
+    index_actions: tuple[str, ...] = ()
+
+
+FUNCTIONS = (
+    Function("GET", "albums-get", "albums.handlers.get.handler", ("dynamodb:GetItem", "dynamodb:Query"),
+             ("dynamodb:Query",)),
+    Function("POST", "albums-create", "albums.handlers.create.handler", ("dynamodb:PutItem", "dynamodb:UpdateItem")),
+    Function("PUT", "albums-update", "albums.handlers.update.handler", ("dynamodb:UpdateItem", "dynamodb:GetItem")),
+    Function("DELETE", "albums-delete", "albums.handlers.delete.handler", ("dynamodb:DeleteItem", "dynamodb:GetItem")),
+)
+
+LAMBDA_RUNTIME = "python3.12"
+LAMBDA_TIMEOUT = 10
+LAMBDA_MEMORY = 256
+
+PASSWORD_POLICY = {
+    "MinimumLength": 8,
+    "RequireUppercase": True,
+    "RequireLowercase": True,
+    "RequireNumbers": True,
+    "RequireSymbols": True,
+}

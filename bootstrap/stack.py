@@ -1,0 +1,158 @@
+"""Create or update the whole stack, idempotently, on any target; write outputs.json and the site's config.js."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from albums import domain, table
+from bootstrap import api, cognito, functions, site
+from bootstrap import resources as r
+from bootstrap.seed_data import load_albums
+from bootstrap.target import Target
+
+
+@dataclass
+class Report:
+    """What a run did, so a second `make up` can show that it changed nothing."""
+
+    changes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def step(self, name: str, started: float) -> None:
+        self.timings[name] = round(time.monotonic() - started, 2)
+
+
+def bucket_name(target: Target) -> str:
+    if os.environ.get("BUCKET_NAME"):
+        return os.environ["BUCKET_NAME"]
+    if target.name == "aws":  # bucket names are global on AWS
+        account = target.client("sts").get_caller_identity()["Account"]
+        return f"{r.BUCKET}-{account}-{target.region}"
+    return r.BUCKET
+
+
+def account_id(target: Target) -> str:
+    return target.client("sts").get_caller_identity()["Account"]
+
+
+def ensure_table(target: Target) -> str:
+    """Create the Albums table (and its index) from the one definition the functions and tests also use."""
+    dynamodb = target.client("dynamodb")
+    try:
+        description = dynamodb.describe_table(TableName=r.TABLE)["Table"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        dynamodb.create_table(TableName=r.TABLE, **table.TABLE_DEFINITION)
+        dynamodb.get_waiter("table_exists").wait(TableName=r.TABLE)
+        return dynamodb.describe_table(TableName=r.TABLE)["Table"]["TableArn"]
+    indexes = {index["IndexName"] for index in description.get("GlobalSecondaryIndexes", [])}
+    for index in table.TABLE_DEFINITION.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] not in indexes:  # a table made by an older bootstrap: add the missing index
+            dynamodb.update_table(TableName=r.TABLE, AttributeDefinitions=table.TABLE_DEFINITION[
+                "AttributeDefinitions"], GlobalSecondaryIndexUpdates=[{"Create": index}])
+    return description["TableArn"]
+
+
+def deploy(target: Target) -> tuple[dict[str, Any], Report]:
+    report = Report()
+    started = time.monotonic()
+    pool_id, pool_arn, client_id = cognito.ensure_user_pool(target)
+    report.step("cognito", started)
+
+    started = time.monotonic()
+    table_arn = ensure_table(target)
+    report.step("table", started)
+
+    started = time.monotonic()
+    code = functions.build_zip(target.stack_dir / "build")
+    environment = {"ALBUMS_TABLE": r.TABLE, "CORS_ALLOW_ORIGIN": "*"}
+    function_arns: dict[str, str] = {}
+    for function in r.FUNCTIONS:
+        role_arn, role_created = functions.ensure_role(target, function, table_arn)
+        function_arns[function.method], changed = functions.ensure_function(target, function, role_arn, code,
+                                                                             environment)
+        if role_created or changed:
+            report.changes.append(f"function {function.name}")
+    report.step("functions", started)
+
+    started = time.monotonic()
+    api_id, api_changed = api.ensure_api(target, pool_arn, function_arns)
+    source_arn = api.execute_arn(target, account_id(target), api_id)
+    for function in r.FUNCTIONS:
+        functions.allow_api_gateway(target, function, source_arn)
+    if api_changed:
+        report.changes.append(f"api {r.REST_API} (new deployment)")
+    report.step("api", started)
+
+    started = time.monotonic()
+    bucket = bucket_name(target)
+    outputs = {
+        "Target": target.name,
+        "Region": target.region,
+        "EndpointUrl": target.endpoint,
+        "UserPoolId": pool_id,
+        "UserPoolClientId": client_id,
+        "RestApiId": api_id,
+        "Stage": target.stage,
+        "ApiUrl": target.api_url(api_id),
+        "WebsiteUrl": target.website_url(bucket),
+        "TableName": r.TABLE,
+        "BucketName": bucket,
+        "MailboxUrl": target.mailbox_url(),
+    }
+    site.ensure_bucket(target, bucket)
+    files = site.site_files(config_js(target, outputs), site.connect_sources(target, outputs["ApiUrl"]))
+    written = site.upload(target, bucket, files)
+    if written:
+        report.changes.append(f"site: {written} file(s) uploaded")
+    report.step("site", started)
+
+    target.stack_dir.mkdir(parents=True, exist_ok=True)
+    target.outputs_file.write_text(json.dumps(outputs, indent=2) + "\n")
+    return outputs, report
+
+
+def config_js(target: Target, outputs: dict[str, Any]) -> str:
+    config = {
+        "region": outputs["Region"],
+        "userPoolId": outputs["UserPoolId"],
+        "userPoolClientId": outputs["UserPoolClientId"],
+        # The browser SDK wants the endpoint with a trailing slash; null means the real Cognito.
+        "cognitoEndpoint": f"{target.endpoint}/" if target.local else None,
+        "apiUrl": outputs["ApiUrl"],
+        "mailboxUrl": outputs["MailboxUrl"],
+        "albumSchema": domain.album_json_schema(),
+    }
+    return ("// Generated by the bootstrap for this stack; do not edit or commit.\n"
+            f"window.APP_CONFIG = Object.freeze({json.dumps(config, indent=2, ensure_ascii=False)});\n")
+
+
+def seed(target: Target) -> int:
+    """Load the seed albums only into an empty table: a later `make up` never overwrites what users changed."""
+    dynamodb = target.session.resource("dynamodb", endpoint_url=target.endpoint)
+    albums_table = dynamodb.Table(r.TABLE)
+    if albums_table.scan(Limit=1, ProjectionExpression="#r", ExpressionAttributeNames={"#r": "Rank"})["Items"]:
+        return 0
+    albums = load_albums()
+    table.seed_albums(albums_table, albums)
+    return len(albums)
+
+
+def destroy(target: Target) -> None:
+    api.destroy(target)
+    functions.destroy(target)
+    site.destroy(target, bucket_name(target))
+    try:
+        target.client("dynamodb").delete_table(TableName=r.TABLE)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+    cognito.destroy(target)
+    target.outputs_file.unlink(missing_ok=True)

@@ -1,0 +1,76 @@
+"""Where the stack goes: the embedded MiniStack, LocalStack, or real AWS. The ONLY differences are here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+# Emulators accept any credentials; set these only when the caller has none, so a real profile is never overridden.
+_EMULATOR_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  # local | localstack | aws
+    region: str
+    endpoint: str | None  # None on AWS
+    stack_dir: Path
+    stage: str = "prod"
+
+    @property
+    def local(self) -> bool:
+        return self.endpoint is not None
+
+    @property
+    def outputs_file(self) -> Path:
+        return self.stack_dir / "outputs.json"
+
+    @cached_property
+    def session(self) -> boto3.session.Session:
+        if self.local:
+            return boto3.session.Session(region_name=self.region, **_EMULATOR_CREDENTIALS)
+        return boto3.session.Session(region_name=self.region)
+
+    def client(self, service: str):  # noqa: ANN201 - boto3 clients have no common static type
+        config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
+        return self.session.client(service, endpoint_url=self.endpoint, config=config)
+
+    def api_url(self, api_id: str) -> str:
+        if self.local:
+            return f"{self.endpoint}/_aws/execute-api/{api_id}/{self.stage}"
+        return f"https://{api_id}.execute-api.{self.region}.amazonaws.com/{self.stage}"
+
+    def website_url(self, bucket: str) -> str:
+        # Emulators store the website configuration but do not serve it: open the page by path.
+        if self.local:
+            return f"{self.endpoint}/{bucket}/index.html"
+        return f"http://{bucket}.s3-website-{self.region}.amazonaws.com/"
+
+    def mailbox_url(self) -> str | None:
+        return f"{self.endpoint}/_ministack/ses/messages" if self.name == "local" else None
+
+
+def stack_dir() -> Path:
+    return Path(os.environ.get("STACK_DIR", ROOT / ".stack")).resolve()
+
+
+def port() -> int:
+    return int(os.environ.get("PORT", "4566"))
+
+
+def resolve(name: str) -> Target:
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    if name == "local":
+        return Target("local", region, f"http://127.0.0.1:{port()}", stack_dir())
+    if name == "localstack":
+        return Target("localstack", region, os.environ.get("LOCALSTACK_ENDPOINT", "http://127.0.0.1:4566"),
+                      stack_dir())
+    if name == "aws":
+        return Target("aws", region, None, stack_dir())
+    raise ValueError(f"unknown target {name!r}: choose local, localstack or aws")
