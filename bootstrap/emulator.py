@@ -99,7 +99,10 @@ class Emulator:
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
             return False
-        os.killpg(pid, signal.SIGKILL if hard else signal.SIGTERM)
+        if hard:  # what a crash looks like: the server and its Lambda workers die without saving
+            os.killpg(pid, signal.SIGKILL)
+        else:  # SIGTERM to the server alone: it saves state and stops its workers itself
+            os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + wait_seconds
         while time.monotonic() < deadline:
             if not _alive(pid):
