@@ -1,0 +1,355 @@
+"""The album model and every validation rule of the API, in one place.
+
+The same rule objects validate request bodies and query parameters and render the JSON Schema that the OpenAPI
+file (checked by a unit test) and the frontend's hints (`album_json_schema()` -> config.js) are built from.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+RANK_MIN, RANK_MAX = 1, 1_000_000
+YEAR_MIN = 1900
+TEXT_MIN_LENGTH, TEXT_MAX_LENGTH = 1, 200
+# Versions stay within JavaScript's safe integers so the browser can echo them back unchanged.
+VERSION_MIN, VERSION_MAX = 1, 2**53 - 1
+PAGE_LIMIT_MIN, PAGE_LIMIT_MAX, PAGE_LIMIT_DEFAULT = 1, 100, 50
+MAX_BODY_BYTES = 16 * 1024
+
+# ECMA-262 and Python `re` both read this: no C0/C1 control characters, at least one non-blank character.
+_NO_CONTROL = r"\u0000-\u001F\u007F-\u009F"
+TEXT_PATTERN = f"^[^{_NO_CONTROL}]*[^\\s{_NO_CONTROL}][^{_NO_CONTROL}]*$"
+_QUERY_INT = re.compile(r"[0-9]{1,16}")  # ASCII digits only: int() would also accept "٣", " 3" and "+3"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def utc_timestamp() -> str:
+    """ISO-8601 UTC with millisecond precision, e.g. 2026-11-25T20:06:00.123Z."""
+    return utc_now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def year_max() -> int:
+    """Latest acceptable release year: announced albums of next year are allowed. Evaluated per call."""
+    return utc_now().year + 1
+
+
+# --- exceptions: what went wrong, in the domain's words; albums.http maps them to status codes -------------------
+
+
+class AlbumError(Exception):
+    """Base of every expected, client-caused failure."""
+
+
+class InvalidAlbum(AlbumError):
+    """The request breaks validation rules; `fields` maps each bad field ("body" for the whole body) to why."""
+
+    def __init__(self, fields: Mapping[str, str], message: str = "The request is invalid.") -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = dict(fields)
+
+
+class AlbumNotFound(AlbumError):
+    def __init__(self, rank: int) -> None:
+        super().__init__(f"No album has rank {rank}.")
+        self.rank = rank
+
+
+class RankTaken(AlbumError):
+    def __init__(self, rank: int) -> None:
+        super().__init__(f"Rank {rank} is already taken by another album.")
+        self.rank = rank
+
+
+class VersionConflict(AlbumError):
+    """The caller's version is stale; `current` is the stored album so a client can show what changed."""
+
+    def __init__(self, current: Album) -> None:
+        super().__init__(f"Album {current.rank} was changed by someone else (now at version {current.version}).")
+        self.current = current
+
+
+class Unauthenticated(AlbumError):
+    """No caller identity reached the function (the API Gateway authorizer should make this impossible)."""
+
+
+# --- rules -------------------------------------------------------------------------------------------------------
+
+
+class _Invalid(ValueError):
+    """One field's failure; collected into InvalidAlbum.fields."""
+
+
+@dataclass(frozen=True)
+class IntegerRule:
+    minimum: int
+    maximum: int | Callable[[], int]
+
+    def upper(self) -> int:
+        return self.maximum() if callable(self.maximum) else self.maximum
+
+    def message(self) -> str:
+        return f"must be an integer between {self.minimum} and {self.upper()}"
+
+    def check(self, value: object) -> int:
+        # bool is a subclass of int in Python but not an integer in the contract.
+        if type(value) is not int or not self.minimum <= value <= self.upper():
+            raise _Invalid(self.message())
+        return value
+
+    def parse(self, raw: str) -> int:
+        """Query-string form: plain ASCII digits."""
+        if not _QUERY_INT.fullmatch(raw):
+            raise _Invalid(self.message())
+        return self.check(int(raw))
+
+    def schema(self, *, dynamic_maximum: bool = True) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "integer", "minimum": self.minimum}
+        if dynamic_maximum or not callable(self.maximum):
+            schema["maximum"] = self.upper()
+        return schema
+
+
+@dataclass(frozen=True)
+class TextRule:
+    min_length: int = TEXT_MIN_LENGTH
+    max_length: int = TEXT_MAX_LENGTH
+
+    def check(self, value: object) -> str:
+        if type(value) is not str:
+            raise _Invalid("must be a string")
+        for char in value:
+            category = unicodedata.category(char)
+            if category == "Cc":
+                raise _Invalid("must not contain control characters")
+            if category == "Cs":  # lone surrogate from a "\ud800" escape: not storable as UTF-8
+                raise _Invalid("must be valid Unicode text")
+        text = value.strip()
+        if not self.min_length <= len(text) <= self.max_length:
+            raise _Invalid(f"must be {self.min_length} to {self.max_length} characters after trimming spaces")
+        return text
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "minLength": self.min_length, "maxLength": self.max_length, "pattern": TEXT_PATTERN}
+
+
+RANK = IntegerRule(RANK_MIN, RANK_MAX)
+YEAR = IntegerRule(YEAR_MIN, year_max)
+VERSION = IntegerRule(VERSION_MIN, VERSION_MAX)
+PAGE_LIMIT = IntegerRule(PAGE_LIMIT_MIN, PAGE_LIMIT_MAX)
+TEXT = TextRule()
+
+ALBUM_FIELDS: dict[str, IntegerRule | TextRule] = {
+    "Rank": RANK,
+    "Album": TEXT,
+    "Artist": TEXT,
+    "Genre": TEXT,
+    "Year": YEAR,
+}
+CHANGEABLE_FIELDS = ("Album", "Artist", "Genre", "Year")
+
+
+# --- model -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewAlbum:
+    rank: int
+    title: str
+    artist: str
+    genre: str
+    year: int
+
+
+@dataclass(frozen=True)
+class Album:
+    rank: int
+    title: str
+    artist: str
+    genre: str
+    year: int
+    version: int
+    created_at: str
+    updated_at: str
+    created_by: str
+    updated_by: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The API representation (field names as in the contract)."""
+        return {
+            "Rank": self.rank,
+            "Album": self.title,
+            "Artist": self.artist,
+            "Genre": self.genre,
+            "Year": self.year,
+            "version": self.version,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "createdBy": self.created_by,
+            "updatedBy": self.updated_by,
+        }
+
+
+@dataclass(frozen=True)
+class AlbumChanges:
+    """A validated PUT body: the fields to set (contract names, trimmed values) and the version the client saw."""
+
+    version: int
+    fields: Mapping[str, str | int]
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int
+    next_token: str | None
+
+
+# --- validation --------------------------------------------------------------------------------------------------
+
+
+def _require_object(body: object) -> Mapping[str, object]:
+    if not isinstance(body, dict):
+        raise InvalidAlbum({"body": "must be a JSON object"})
+    return body
+
+
+def _unknown_field_message(name: str) -> str:
+    return "cannot be changed" if name == "Rank" else "unknown field"
+
+
+def validate_new_album(body: object) -> NewAlbum:
+    """A POST body -> NewAlbum, or InvalidAlbum naming every bad field."""
+    data = _require_object(body)
+    errors = {name: "unknown field" for name in data if name not in ALBUM_FIELDS}
+    clean: dict[str, Any] = {}
+    for name, rule in ALBUM_FIELDS.items():
+        if name not in data:
+            errors[name] = "is required"
+            continue
+        try:
+            clean[name] = rule.check(data[name])
+        except _Invalid as problem:
+            errors[name] = str(problem)
+    if errors:
+        raise InvalidAlbum(errors)
+    return NewAlbum(clean["Rank"], clean["Album"], clean["Artist"], clean["Genre"], clean["Year"])
+
+
+def validate_album_changes(body: object) -> AlbumChanges:
+    """A PUT body (any of Album/Artist/Genre/Year plus the required `version`) -> AlbumChanges."""
+    data = _require_object(body)
+    allowed = {*CHANGEABLE_FIELDS, "version"}
+    errors = {name: _unknown_field_message(name) for name in data if name not in allowed}
+    changes: dict[str, str | int] = {}
+    for name in CHANGEABLE_FIELDS:
+        if name in data:
+            try:
+                changes[name] = ALBUM_FIELDS[name].check(data[name])
+            except _Invalid as problem:
+                errors[name] = str(problem)
+    version = _checked(VERSION, data, "version", errors)
+    if not changes and not errors:
+        errors["body"] = f"must change at least one of {', '.join(CHANGEABLE_FIELDS)}"
+    if errors:
+        raise InvalidAlbum(errors)
+    assert version is not None
+    return AlbumChanges(version=version, fields=changes)
+
+
+def _checked(rule: IntegerRule, data: Mapping[str, object], name: str, errors: dict[str, str]) -> int | None:
+    if name not in data:
+        errors[name] = "is required"
+        return None
+    try:
+        return rule.check(data[name])
+    except _Invalid as problem:
+        errors[name] = str(problem)
+        return None
+
+
+def _query_value(query: Mapping[str, str], name: str, rule: IntegerRule) -> int | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    try:
+        return rule.parse(raw)
+    except _Invalid as problem:
+        raise InvalidAlbum({name: str(problem)}) from None
+
+
+def parse_rank(query: Mapping[str, str], *, required: bool = True) -> int | None:
+    """`?rank=N` -> N (1..1,000,000)."""
+    rank = _query_value(query, "rank", RANK)
+    if rank is None and required:
+        raise InvalidAlbum({"rank": "is required"})
+    return rank
+
+
+def parse_expected_version(query: Mapping[str, str]) -> int | None:
+    """Optional `?version=V` of DELETE."""
+    return _query_value(query, "version", VERSION)
+
+
+def parse_page_request(query: Mapping[str, str]) -> PageRequest:
+    limit = _query_value(query, "limit", PAGE_LIMIT)
+    token = query.get("nextToken")
+    # An empty nextToken is a client bug (it should omit the parameter); the repository rejects it as malformed.
+    return PageRequest(limit=PAGE_LIMIT_DEFAULT if limit is None else limit, next_token=token)
+
+
+def parse_json_body(body: str | None) -> object:
+    """Raw request body -> parsed JSON; size and syntax problems are reported on the field "body"."""
+    if body is None or body == "":
+        raise InvalidAlbum({"body": "is required (a JSON object)"})
+    if len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
+        raise InvalidAlbum({"body": f"must be at most {MAX_BODY_BYTES} bytes"})
+    try:
+        return json.loads(body, object_pairs_hook=_reject_duplicate_keys)
+    except _Invalid as problem:
+        raise InvalidAlbum({"body": str(problem)}) from None
+    except (ValueError, RecursionError):  # JSONDecodeError, too many integer digits, absurd nesting
+        raise InvalidAlbum({"body": "must be valid JSON"}) from None
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _Invalid("must not repeat a field")
+    return result
+
+
+# --- schema ------------------------------------------------------------------------------------------------------
+
+
+def album_json_schema() -> dict[str, Any]:
+    """JSON Schema of the POST body (OpenAPI `AlbumInput`), with this year's Year maximum."""
+    return {
+        "title": "AlbumInput",
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(ALBUM_FIELDS),
+        "properties": {name: rule.schema() for name, rule in ALBUM_FIELDS.items()},
+    }
+
+
+def album_changes_json_schema() -> dict[str, Any]:
+    """JSON Schema of the PUT body (OpenAPI `AlbumUpdate`)."""
+    properties = {name: ALBUM_FIELDS[name].schema() for name in CHANGEABLE_FIELDS}
+    properties["version"] = VERSION.schema()
+    return {
+        "title": "AlbumUpdate",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["version"],
+        "minProperties": 2,
+        "properties": properties,
+    }

@@ -1,0 +1,231 @@
+"""API Gateway (REST, proxy 1.0) plumbing shared by the four entry points.
+
+The one place that parses events, sets CORS headers, maps domain exceptions to the JSON error shape, catches
+everything else as a logged 500 (MiniStack would otherwise answer its own 502 without CORS, unreadable by a
+browser) and writes the one JSON log line per request.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextvars
+import functools
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from albums.domain import (
+    AlbumError,
+    AlbumNotFound,
+    InvalidAlbum,
+    RankTaken,
+    Unauthenticated,
+    VersionConflict,
+    parse_json_body,
+)
+from albums.settings import get_settings
+
+CORS_ALLOW_HEADERS = "Content-Type,Authorization"
+CORS_ALLOW_METHODS = "GET,POST,PUT,DELETE,OPTIONS"
+
+logger = logging.getLogger("albums")
+_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: Mapping[str, str]
+    body: str | None
+    caller: str  # the Cognito `sub` of the authorizer's claims
+    gateway_request_id: str | None = None
+
+    def json_body(self) -> object:
+        return parse_json_body(self.body)
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: Any = None  # JSON-serialisable; None means an empty body (204)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+Operation = Callable[[Request], Response]
+LambdaHandler = Callable[[Any, Any], dict[str, Any]]
+
+
+def api_handler(operation: Operation) -> LambdaHandler:
+    """Turns `operation(Request) -> Response` into a Lambda proxy handler that never raises.
+
+    Runs when the entry point is imported, so missing configuration fails the cold start with a clear message.
+    """
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    cors = cors_headers(settings.cors_allow_origin)
+
+    @functools.wraps(operation)
+    def handler(event: Any, context: Any) -> dict[str, Any]:
+        started = time.perf_counter()
+        request_id = str(getattr(context, "aws_request_id", None) or "-")
+        reset = _request_id.set(request_id)
+        try:
+            response, request = _respond(operation, event, request_id)
+            try:
+                proxy = _to_proxy(response, cors)
+            except Exception:  # e.g. a body json cannot encode: still answer in the contract's shape
+                logger.exception("unserialisable response")
+                response = _internal_error(request_id)
+                proxy = _to_proxy(response, cors)
+            logger.info(
+                "request",
+                extra={"fields": _access_fields(event, request, response.status, started)},
+            )
+            return proxy
+        finally:
+            _request_id.reset(reset)
+
+    return handler
+
+
+def cors_headers(allow_origin: str) -> dict[str, str]:
+    return {
+        "Access-Control-Allow-Origin": allow_origin,
+        "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+        "Access-Control-Allow-Methods": CORS_ALLOW_METHODS,
+    }
+
+
+def _respond(operation: Operation, event: Any, request_id: str) -> tuple[Response, Request | None]:
+    request = None
+    try:
+        request = parse_request(event)
+        if request.method == "OPTIONS":  # preflight normally ends at the gateway's mock integration
+            return Response(204), request
+        return operation(request), request
+    except AlbumError as error:
+        return error_response(error), request
+    except Exception:
+        logger.exception("unhandled error")
+        return _internal_error(request_id), request
+
+
+def _internal_error(request_id: str) -> Response:
+    message = f"Something went wrong on our side; please try again. Request id: {request_id}."
+    return Response(500, error_body("internal_error", message))
+
+
+def parse_request(event: Any) -> Request:
+    if not isinstance(event, Mapping):
+        raise TypeError(f"expected an API Gateway proxy event, got {type(event).__name__}")
+    context = event.get("requestContext") or {}
+    claims = (context.get("authorizer") or {}).get("claims") or {}
+    caller = claims.get("sub")
+    if not isinstance(caller, str) or not caller:
+        raise Unauthenticated("No caller identity: the request did not pass the Cognito authorizer.")
+    return Request(
+        method=str(event.get("httpMethod") or "").upper(),
+        path=str(event.get("path") or ""),
+        query=dict(event.get("queryStringParameters") or {}),
+        body=_body_text(event),
+        caller=caller,
+        gateway_request_id=context.get("requestId"),
+    )
+
+
+def _body_text(event: Mapping[str, Any]) -> str | None:
+    body = event.get("body")
+    if body is None or not event.get("isBase64Encoded"):
+        return body
+    try:
+        return base64.b64decode(body, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise InvalidAlbum({"body": "must be UTF-8 encoded JSON"}) from None
+
+
+_ERRORS: dict[type[AlbumError], tuple[int, str]] = {
+    InvalidAlbum: (400, "validation_error"),
+    Unauthenticated: (401, "unauthorized"),
+    AlbumNotFound: (404, "not_found"),
+    RankTaken: (409, "rank_taken"),
+    VersionConflict: (409, "version_conflict"),
+}
+
+
+def error_response(error: AlbumError) -> Response:
+    status, code = _ERRORS.get(type(error), (500, "internal_error"))
+    if isinstance(error, InvalidAlbum):
+        return Response(status, error_body(code, error.message, fields=error.fields))
+    if isinstance(error, VersionConflict):
+        return Response(status, error_body(code, str(error), current=error.current.to_json()))
+    return Response(status, error_body(code, str(error)))
+
+
+def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **details}}
+
+
+def _to_proxy(response: Response, cors: Mapping[str, str]) -> dict[str, Any]:
+    headers = {**response.headers, **cors}
+    if response.body is None:
+        body = ""
+    else:
+        headers["Content-Type"] = "application/json"
+        body = json.dumps(response.body, separators=(",", ":"))
+    return {"statusCode": response.status, "headers": headers, "body": body, "isBase64Encoded": False}
+
+
+def _access_fields(event: Any, request: Request | None, status: int, started: float) -> dict[str, Any]:
+    fields: dict[str, Any] = {"status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 1)}
+    if request is not None:
+        fields.update(method=request.method, path=request.path, query=dict(request.query), caller=request.caller)
+        fields["gateway_request_id"] = request.gateway_request_id
+    elif isinstance(event, Mapping):
+        fields["method"] = event.get("httpMethod")
+    return fields
+
+
+# --- logging: JSON lines on stdout, correlated by the Lambda request id ------------------------------------------
+
+
+class JsonLogFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "message": record.getMessage(),
+            "request_id": _request_id.get(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["error_type"] = record.exc_info[0].__name__ if record.exc_info[0] else None
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stdout is at emit time (the Lambda runtime and pytest's capsys both swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+def configure_logging(level: str) -> None:
+    if not any(isinstance(handler, _StdoutHandler) for handler in logger.handlers):
+        handler = _StdoutHandler()
+        handler.setFormatter(JsonLogFormatter())
+        logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False  # the runtime's root handler would print every line a second time

@@ -1,0 +1,72 @@
+"""The Albums table as data, shared by the bootstrap (create_table) and the unit-test fixtures, plus the mapping
+between an Album and its stored item.
+
+Listing reads the GSI `ByRankBucket` (hash RankBucket = Rank // 1000, range Rank): one page touches one bounded
+partition, because MiniStack's Query sorts a whole partition per call and real DynamoDB should not get one hot
+partition. The item with Rank 0 is the bucket directory (a number set `buckets`); it has no RankBucket, so it never
+appears in the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from albums.domain import Album
+
+GSI_NAME = "ByRankBucket"
+BUCKET_SIZE = 1000
+DIRECTORY_RANK = 0
+DIRECTORY_BUCKETS_ATTRIBUTE = "buckets"
+
+# Use as `client.create_table(**TABLE_DEFINITION, TableName=name)`; treat as read-only.
+TABLE_DEFINITION: dict[str, Any] = {
+    "AttributeDefinitions": [
+        {"AttributeName": "Rank", "AttributeType": "N"},
+        {"AttributeName": "RankBucket", "AttributeType": "N"},
+    ],
+    "KeySchema": [{"AttributeName": "Rank", "KeyType": "HASH"}],
+    "BillingMode": "PAY_PER_REQUEST",
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": GSI_NAME,
+            "KeySchema": [
+                {"AttributeName": "RankBucket", "KeyType": "HASH"},
+                {"AttributeName": "Rank", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ],
+}
+
+
+def rank_bucket(rank: int) -> int:
+    return rank // BUCKET_SIZE
+
+
+def album_item(album: Album) -> dict[str, Any]:
+    """The stored item of an album: the contract's fields plus RankBucket (the GSI hash key)."""
+    item = album.to_json()
+    item["RankBucket"] = rank_bucket(album.rank)
+    return item
+
+
+def album_from_item(item: Mapping[str, Any]) -> Album:
+    """A stored item (numbers as Decimal, as boto3's resource layer returns them) -> Album."""
+    return Album(
+        rank=_integer(item["Rank"]),
+        title=item["Album"],
+        artist=item["Artist"],
+        genre=item["Genre"],
+        year=_integer(item["Year"]),
+        version=_integer(item["version"]),
+        created_at=item["createdAt"],
+        updated_at=item["updatedAt"],
+        created_by=item["createdBy"],
+        updated_by=item["updatedBy"],
+    )
+
+
+def _integer(value: Decimal | int) -> int:
+    return int(value)
