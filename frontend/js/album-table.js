@@ -1,0 +1,189 @@
+// Rows of the albums table, in view or edit mode, built with createElement/textContent only.
+// Row contract (for tests): tr[data-testid="album-row"][data-rank=N], cells td[data-field=Rank|Album|Artist|Genre|Year],
+// buttons [data-testid=edit-album|delete-album|save-album|cancel-edit], edit inputs [data-testid=edit-<Field>],
+// notes under a row tr[data-testid=row-message] (conflict values in [data-testid=conflict-current] span[data-field]).
+import { el } from './dom.js';
+import { applySchemaHints } from './forms.js';
+
+export const COLUMNS = [
+  { key: 'Rank', label: 'Rank', numeric: true },
+  { key: 'Album', label: 'Album' },
+  { key: 'Artist', label: 'Artist' },
+  { key: 'Genre', label: 'Genre' },
+  { key: 'Year', label: 'Year', numeric: true },
+];
+export const EDITABLE = ['Album', 'Artist', 'Genre', 'Year'];
+const COLUMN_COUNT = COLUMNS.length + 1;
+
+const collator = new Intl.Collator(undefined, { sensitivity: 'base', numeric: true });
+
+export function compareAlbums(key, direction) {
+  const column = COLUMNS.find((candidate) => candidate.key === key) || COLUMNS[0];
+  return (a, b) => {
+    const order = column.numeric
+      ? Number(a[key]) - Number(b[key])
+      : collator.compare(String(a[key] ?? ''), String(b[key] ?? ''));
+    return order * direction || a.Rank - b.Rank;
+  };
+}
+
+export function matchesFilter(album, needle) {
+  if (!needle) return true;
+  return COLUMNS.some(({ key }) => String(album[key] ?? '').toLowerCase().includes(needle));
+}
+
+function describe(album) {
+  return `album ${album.Rank}, ${album.Album}`;
+}
+
+function viewRow(album, { actions, busyRank, highlightRank, editingRank }) {
+  const busy = busyRank === album.Rank;
+  const locked = busy || editingRank != null;
+  return el(
+    'tr',
+    {
+      'data-testid': 'album-row',
+      dataset: { rank: String(album.Rank), version: String(album.version ?? '') },
+      class: album.Rank === highlightRank ? 'is-new' : null,
+      'aria-busy': busy ? 'true' : null,
+    },
+    COLUMNS.map(({ key, label }) => el('td', { dataset: { field: key, label } }, String(album[key] ?? ''))),
+    el(
+      'td',
+      { class: 'row-actions', dataset: { label: 'Actions' } },
+      el('button', {
+        type: 'button',
+        class: 'button small',
+        text: 'Edit',
+        'data-testid': 'edit-album',
+        'aria-label': `Edit ${describe(album)}`,
+        dataset: { focusKey: `edit-${album.Rank}` },
+        disabled: locked,
+        onclick: () => actions.edit(album.Rank),
+      }),
+      el('button', {
+        type: 'button',
+        class: 'button small danger',
+        text: busy ? 'Deleting…' : 'Delete',
+        'data-testid': 'delete-album',
+        'aria-label': `Delete ${describe(album)}`,
+        dataset: { focusKey: `delete-${album.Rank}` },
+        disabled: locked,
+        onclick: () => actions.delete(album.Rank),
+      }),
+    ),
+  );
+}
+
+function editInput(field, editing, schema, actions) {
+  const errorId = `edit-${field}-error`;
+  const input = el('input', {
+    name: field,
+    type: 'text',
+    class: 'cell-input',
+    value: editing.draft[field],
+    'data-testid': `edit-${field}`,
+    'aria-label': `${field === 'Album' ? 'Album title' : field} for album ${editing.rank}`,
+    'aria-describedby': errorId,
+    'aria-invalid': editing.errors[field] ? 'true' : null,
+    dataset: { focusKey: `input-${field}` },
+    disabled: editing.saving,
+    oninput: (event) => actions.draft(field, event.target.value),
+  });
+  const cell = el(
+    'td',
+    { dataset: { field, label: field } },
+    input,
+    el('span', { id: errorId, class: 'field-error', dataset: { errorFor: field }, text: editing.errors[field] || '' }),
+  );
+  applySchemaHints(cell, schema);
+  return cell;
+}
+
+function editRow(album, editing, schema, actions) {
+  const row = el(
+    'tr',
+    {
+      'data-testid': 'album-row',
+      class: 'is-editing',
+      dataset: { rank: String(album.Rank), version: String(editing.version), editing: 'true' },
+      'aria-busy': editing.saving ? 'true' : null,
+      onkeydown: (event) => {
+        if (event.key === 'Escape') actions.cancel();
+        if (event.key === 'Enter' && event.target.matches('input')) {
+          event.preventDefault();
+          actions.save();
+        }
+      },
+    },
+    el('td', { dataset: { field: 'Rank', label: 'Rank' } }, String(album.Rank)),
+    EDITABLE.map((field) => editInput(field, editing, schema, actions)),
+    el(
+      'td',
+      { class: 'row-actions', dataset: { label: 'Actions' } },
+      el('button', {
+        type: 'button',
+        class: 'button small primary',
+        text: editing.saving ? 'Saving…' : 'Save',
+        'data-testid': 'save-album',
+        'aria-label': `Save ${describe(album)}`,
+        dataset: { focusKey: 'save' },
+        disabled: editing.saving,
+        onclick: () => actions.save(),
+      }),
+      el('button', {
+        type: 'button',
+        class: 'button small',
+        text: 'Cancel',
+        'data-testid': 'cancel-edit',
+        'aria-label': `Cancel editing ${describe(album)}`,
+        disabled: editing.saving,
+        onclick: () => actions.cancel(),
+      }),
+    ),
+  );
+  return [row, noteRow(editing)];
+}
+
+function conflictNote(current) {
+  return [
+    'Someone else changed this album after you loaded it. It now reads: ',
+    el(
+      'span',
+      { 'data-testid': 'conflict-current', class: 'conflict-values' },
+      EDITABLE.map((field, index) => [
+        index > 0 ? ' · ' : '',
+        `${field} `,
+        el('strong', { dataset: { field }, text: String(current[field] ?? '') }),
+      ]),
+    ),
+    '. Your edits are still in the fields: Save again to replace these values, or Cancel to keep them.',
+  ];
+}
+
+function noteRow(editing) {
+  if (!editing.conflict && !editing.note) return null;
+  const content = editing.conflict ? conflictNote(editing.conflict) : [editing.note];
+  return el(
+    'tr',
+    { class: 'row-note', 'data-testid': 'row-message' },
+    el('td', { colspan: String(COLUMN_COUNT) }, el('p', {}, content)),
+  );
+}
+
+/**
+ * Replace the table body. view: {editing, busyRank, highlightRank, schema, actions}; keeps keyboard focus on the
+ * "same" control (matched by data-focus-key) across re-renders, or moves it to view.focusKey when given.
+ */
+export function renderRows(tbody, albums, view) {
+  const active = document.activeElement;
+  const focusKey = view.focusKey || (tbody.contains(active) ? active.dataset.focusKey : null);
+  const rows = albums.flatMap((album) =>
+    view.editing?.rank === album.Rank ? editRow(album, view.editing, view.schema, view.actions) : [viewRow(album, view)],
+  );
+  tbody.replaceChildren(...rows.filter(Boolean));
+  if (focusKey) {
+    const target = tbody.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`);
+    if (target && target !== document.activeElement) target.focus();
+  }
+}

@@ -1,0 +1,97 @@
+// The Albums API client. Every call carries the raw Cognito ID token in Authorization (no "Bearer"); an expired
+// token is refreshed by auth.idToken(), and a 401 is retried once with a forced refresh before giving up.
+// Errors arrive as {"error": {"code", "message", "fields", "current"}} and are thrown as ApiError.
+import { config } from './app-config.js';
+import { NotSignedInError, idToken, refreshedIdToken } from './auth.js';
+
+export class ApiError extends Error {
+  constructor(status, { code = 'unknown', message = '', fields = null, current = null } = {}) {
+    super(message || `The albums API answered ${status}`);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.fields = fields || {};
+    this.current = current;
+  }
+}
+
+function albumUrl(query) {
+  const url = new URL(`${config.apiUrl}/album`);
+  for (const [key, value] of Object.entries(query || {})) {
+    if (value != null && value !== '') url.searchParams.set(key, String(value));
+  }
+  return url;
+}
+
+async function send(method, url, body, token) {
+  const headers = { Authorization: token };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  try {
+    return await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, { code: 'network', message: 'Cannot reach the albums API. Check your connection and try again.' });
+  }
+}
+
+async function errorFrom(response) {
+  let payload = null;
+  try {
+    payload = await response.json();
+  } catch {
+    // Not JSON (e.g. a gateway page): fall through to a status-based error.
+  }
+  const error = payload && typeof payload.error === 'object' && payload.error ? payload.error : {};
+  return new ApiError(response.status, error);
+}
+
+async function request(method, query, body) {
+  const url = albumUrl(query);
+  let response = await send(method, url, body, await idToken());
+  if (response.status === 401) response = await send(method, url, body, await refreshedIdToken());
+  if (response.status === 401) throw new NotSignedInError('Your session has ended');
+  if (!response.ok) throw await errorFrom(response);
+  if (response.status === 204) return null;
+  return response.json();
+}
+
+/** One page in ascending Rank: {items, nextToken} (nextToken null when there is nothing more). */
+export function listAlbums({ limit, nextToken } = {}) {
+  return request('GET', { limit, nextToken });
+}
+
+export function getAlbum(rank) {
+  return request('GET', { rank });
+}
+
+export function createAlbum(album) {
+  return request('POST', {}, album);
+}
+
+/** changes: any of Album/Artist/Genre/Year; version: the one the user saw (409 version_conflict when stale). */
+export function updateAlbum(rank, changes, version) {
+  return request('PUT', { rank }, { ...changes, version });
+}
+
+export function deleteAlbum(rank, version) {
+  return request('DELETE', { rank, version });
+}
+
+const MESSAGES = {
+  network: 'Cannot reach the albums API. Check your connection and try again.',
+  validation_error: 'Some values are not accepted. See the messages next to the fields.',
+  not_found: 'That album no longer exists.',
+  rank_taken: 'That Rank is already taken by another album. Choose a free Rank.',
+  version_conflict: 'Someone else changed this album after you loaded it.',
+  internal_error: 'The server had a problem. Try again in a moment.',
+};
+
+/** A sentence for the page; the server's own message is used for codes we do not know. */
+export function describeApiError(err) {
+  if (err instanceof NotSignedInError) return 'Your session has ended. Sign in again.';
+  if (!(err instanceof ApiError)) return 'Something went wrong. Try again.';
+  if (err.code === 'validation_error' && Object.keys(err.fields).length === 0 && err.message) return err.message;
+  if (MESSAGES[err.code]) return MESSAGES[err.code];
+  if (err.status === 403) return 'The albums API refused this request.';
+  if (err.status >= 500) return MESSAGES.internal_error;
+  return err.message || `The albums API answered ${err.status}.`;
+}
