@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# CORS is defined once, by the functions; the gateway's preflight and error responses repeat their answer.
+from albums.http import CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS
+
 USER_POOL = "projectpool"
 USER_POOL_CLIENT = "projectpool-web"
 REST_API = "testproject"
 RESOURCE_PATH = "album"
 AUTHORIZER = "projectpool-authorizer"
+ALLOWED_HEADERS = CORS_ALLOW_HEADERS
+ALLOWED_METHODS = CORS_ALLOW_METHODS
 BUCKET = "testprotest"
 TABLE = "Albums"
-ALLOWED_HEADERS = "Content-Type,Authorization"
-ALLOWED_METHODS = "GET,POST,PUT,DELETE,OPTIONS"
 
 
 @dataclass(frozen=True)

@@ -51,10 +51,7 @@ def convert(source: TextIO, out: TextIO) -> int:
 
 def load_albums(path: Path = SEED_FILE) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8", newline="") as f:
-        return [
-            {"Rank": int(r["Rank"]), "Album": r["Album"], "Artist": r["Artist"], "Genre": r["Genre"], "Year": int(r["Year"])}
-            for r in csv.DictReader(f)
-        ]
+        return [{**row, "Rank": int(row["Rank"]), "Year": int(row["Year"])} for row in csv.DictReader(f)]
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ class Target:
             return boto3.session.Session(region_name=self.region, **_EMULATOR_CREDENTIALS)
         return boto3.session.Session(region_name=self.region)
 
-    def client(self, service: str):  # noqa: ANN201 - boto3 clients have no common static type
+    def client(self, service: str):  # boto3 clients have no common static type
         config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
         return self.session.client(service, endpoint_url=self.endpoint, config=config)
 
