@@ -46,7 +46,7 @@ from albums.table import (
 # connection errors with jittered exponential backoff. Four attempts keep the worst case (~7 s of backoff) well
 # inside API Gateway's 29 s; tight timeouts turn a hung connection into a retry instead of a stuck request.
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
-SEED_CALLER = "seed"
+SEED_CALLER = "seed"  # createdBy/updatedBy of seeded albums
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _BAD_TOKEN = "is not a valid pagination token (pass back the nextToken of the previous page unchanged)"
 

@@ -9,7 +9,7 @@ appears in the index.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -70,3 +70,14 @@ def album_from_item(item: Mapping[str, Any]) -> Album:
 
 def _integer(value: Decimal | int) -> int:
     return int(value)
+
+
+def seed_albums(table: Any, albums: Iterable[Mapping[str, object]], *, seeded_by: str = "seed") -> int:
+    """Bulk-load albums (dicts of Rank, Album, Artist, Genre, Year) into `table` (a boto3 Table resource).
+
+    Kept here next to the definition for the bootstrap; the work (validation with the API's rules, batch writes,
+    bucket directory) is `albums.repository.seed_albums`, imported lazily so that `albums.table` stays cheap.
+    """
+    from albums.repository import seed_albums as seed_with_repository
+
+    return seed_with_repository(table, albums, seeded_by=seeded_by)

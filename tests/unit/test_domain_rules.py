@@ -1,0 +1,207 @@
+"""Every validation rule of the contract, on the domain functions directly (no AWS, no events)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from albums import domain
+from albums.domain import InvalidAlbum, validate_album_changes, validate_new_album
+
+from .factory import album_body
+
+NEXT_YEAR = datetime.now(UTC).year + 1
+
+
+def invalid_fields(func, *args) -> dict[str, str]:
+    with pytest.raises(InvalidAlbum) as caught:
+        func(*args)
+    return caught.value.fields
+
+
+def test_a_valid_album_is_accepted_with_strings_trimmed():
+    new = validate_new_album(album_body(7, Album="  Blue Train \u00a0", Artist="John Coltrane"))
+    assert new == domain.NewAlbum(7, "Blue Train", "John Coltrane", "Jazz", 1959)
+
+
+@pytest.mark.parametrize("rank", [1, 500, 1_000_000])
+def test_rank_bounds_accepted(rank):
+    assert validate_new_album(album_body(rank)).rank == rank
+
+
+@pytest.mark.parametrize("rank", [0, -1, 1_000_001, 10**30, 1.0, 1.5, "1", True, False, None, [1], {"n": 1}])
+def test_rank_must_be_an_integer_between_1_and_1000000(rank):
+    assert invalid_fields(validate_new_album, album_body(rank)) == {
+        "Rank": "must be an integer between 1 and 1000000"
+    }
+
+
+@pytest.mark.parametrize("year", [1900, 1959, NEXT_YEAR])
+def test_year_bounds_accepted(year):
+    assert validate_new_album(album_body(Year=year)).year == year
+
+
+@pytest.mark.parametrize("year", [1899, NEXT_YEAR + 1, 0, -2000, 1999.0, "1999", True, None])
+def test_year_must_be_between_1900_and_next_year(year):
+    assert invalid_fields(validate_new_album, album_body(Year=year)) == {
+        "Year": f"must be an integer between 1900 and {NEXT_YEAR}"
+    }
+
+
+def test_year_maximum_follows_the_clock(monkeypatch):
+    monkeypatch.setattr(domain, "utc_now", lambda: datetime(2031, 1, 1, tzinfo=UTC))
+    assert validate_new_album(album_body(Year=2032)).year == 2032
+    assert "Year" in invalid_fields(validate_new_album, album_body(Year=2033))
+    assert domain.album_json_schema()["properties"]["Year"]["maximum"] == 2032
+
+
+@pytest.mark.parametrize("field", ["Album", "Artist", "Genre"])
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("", "must be 1 to 200 characters after trimming spaces"),
+        ("   ", "must be 1 to 200 characters after trimming spaces"),
+        ("x" * 201, "must be 1 to 200 characters after trimming spaces"),
+        ("a\nb", "must not contain control characters"),
+        ("tab\there", "must not contain control characters"),
+        ("nul\x00", "must not contain control characters"),
+        ("del\x7f", "must not contain control characters"),
+        ("c1\x85", "must not contain control characters"),
+        ("ends with newline\n", "must not contain control characters"),
+        ("lone \ud800 surrogate", "must be valid Unicode text"),
+        (42, "must be a string"),
+        (None, "must be a string"),
+        (["Rock"], "must be a string"),
+        (True, "must be a string"),
+    ],
+)
+def test_text_rules(field, value, reason):
+    assert invalid_fields(validate_new_album, album_body(**{field: value})) == {field: reason}
+
+
+@pytest.mark.parametrize("field", ["Album", "Artist", "Genre"])
+def test_text_length_is_counted_after_trimming(field):
+    text = "y" * 200
+    assert getattr(validate_new_album(album_body(**{field: f"  {text}  "})), _attr(field)) == text
+    assert getattr(validate_new_album(album_body(**{field: "é"})), _attr(field)) == "é"
+
+
+def _attr(field: str) -> str:
+    return {"Album": "title", "Artist": "artist", "Genre": "genre"}[field]
+
+
+def test_every_missing_and_unknown_field_is_named_at_once():
+    fields = invalid_fields(validate_new_album, {"Rank": 3, "version": 1, "Label": "Columbia"})
+    assert fields == {
+        "Album": "is required",
+        "Artist": "is required",
+        "Genre": "is required",
+        "Year": "is required",
+        "version": "unknown field",
+        "Label": "unknown field",
+    }
+
+
+@pytest.mark.parametrize("body", [[], "album", 5, None, True, [album_body()]])
+def test_body_must_be_a_json_object(body):
+    assert invalid_fields(validate_new_album, body) == {"body": "must be a JSON object"}
+    assert invalid_fields(validate_album_changes, body) == {"body": "must be a JSON object"}
+
+
+def test_changes_need_a_version_and_at_least_one_field():
+    assert validate_album_changes({"Genre": " Jazz ", "version": 3}) == domain.AlbumChanges(3, {"Genre": "Jazz"})
+    assert invalid_fields(validate_album_changes, {"Genre": "Jazz"}) == {"version": "is required"}
+    assert "body" in invalid_fields(validate_album_changes, {"version": 3})
+
+
+@pytest.mark.parametrize("version", [0, -1, 2**53, "3", 3.0, True, None])
+def test_version_must_be_a_positive_safe_integer(version):
+    assert invalid_fields(validate_album_changes, {"Genre": "Jazz", "version": version}) == {
+        "version": f"must be an integer between 1 and {2**53 - 1}"
+    }
+
+
+def test_rank_cannot_be_changed_and_server_fields_are_unknown():
+    fields = invalid_fields(validate_album_changes, {"Rank": 9, "createdBy": "me", "version": 1, "Year": 1800})
+    assert fields == {
+        "Rank": "cannot be changed",
+        "createdBy": "unknown field",
+        "Year": f"must be an integer between 1900 and {NEXT_YEAR}",
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (None, "is required (a JSON object)"),
+        ("", "is required (a JSON object)"),
+        ("{", "must be valid JSON"),
+        ("{'Rank': 1}", "must be valid JSON"),
+        ('{"Rank": 1,}', "must be valid JSON"),
+        ("[" * 5000 + "]" * 5000, "must be valid JSON"),
+        ('{"Rank": ' + "9" * 5000 + "}", "must be valid JSON"),
+        ('{"Rank": 1, "Rank": 2}', "must not repeat a field"),
+        (json.dumps({"Album": "x" * 16_400}), "must be at most 16384 bytes"),
+        (json.dumps({"Album": "é" * 8_200}, ensure_ascii=False), "must be at most 16384 bytes"),
+    ],
+)
+def test_json_body_problems_are_reported_on_body(raw, reason):
+    assert invalid_fields(domain.parse_json_body, raw) == {"body": reason}
+
+
+def test_a_body_of_exactly_16_kib_is_parsed():
+    raw = json.dumps({"pad": "x" * (16 * 1024 - 11)})
+    assert len(raw.encode()) == 16 * 1024
+    assert domain.parse_json_body(raw) == {"pad": "x" * (16 * 1024 - 11)}
+
+
+@pytest.mark.parametrize("raw", ["0", "1000001", "-1", "+1", " 1", "1.0", "1e3", "abc", "", "\u0663", "9" * 40])
+def test_rank_query_parameter(raw):
+    assert invalid_fields(domain.parse_rank, {"rank": raw}) == {"rank": "must be an integer between 1 and 1000000"}
+
+
+def test_rank_query_parameter_required_or_optional():
+    assert domain.parse_rank({"rank": "000017"}) == 17
+    assert invalid_fields(domain.parse_rank, {}) == {"rank": "is required"}
+    assert domain.parse_rank({}, required=False) is None
+
+
+@pytest.mark.parametrize("raw", ["0", "101", "-5", "ten", "", "50.5"])
+def test_limit_must_be_1_to_100(raw):
+    assert invalid_fields(domain.parse_page_request, {"limit": raw}) == {
+        "limit": "must be an integer between 1 and 100"
+    }
+
+
+def test_limit_defaults_to_50():
+    assert domain.parse_page_request({}) == domain.PageRequest(50, None)
+    assert domain.parse_page_request({"limit": "100", "nextToken": "abc"}) == domain.PageRequest(100, "abc")
+
+
+def test_delete_version_parameter():
+    assert domain.parse_expected_version({}) is None
+    assert domain.parse_expected_version({"version": "4"}) == 4
+    assert invalid_fields(domain.parse_expected_version, {"version": "0"}) == {
+        "version": f"must be an integer between 1 and {2**53 - 1}"
+    }
+
+
+def test_album_json_schema_describes_the_create_body():
+    schema = domain.album_json_schema()
+    assert schema["required"] == ["Rank", "Album", "Artist", "Genre", "Year"]
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["Rank"] == {"type": "integer", "minimum": 1, "maximum": 1_000_000}
+    assert schema["properties"]["Year"] == {"type": "integer", "minimum": 1900, "maximum": NEXT_YEAR}
+    json.dumps(schema)  # goes into config.js as is
+
+
+@pytest.mark.parametrize(
+    ("text", "matches"),
+    [("Abbey Road", True), ("  x ", True), ("é", True), ("", False), ("   ", False), ("a\nb", False), ("\x85", False)],
+)
+def test_the_schema_pattern_agrees_with_the_text_rule(text, matches):
+    pattern = re.compile(domain.TEXT_PATTERN)
+    assert bool(pattern.search(text)) is matches

@@ -1,0 +1,104 @@
+"""GET /album (albums-get): one album (200/404/400) or a page (200/400). Pagination in depth: test_pagination.py."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from albums.handlers import create, get
+
+from .factory import album_body, call
+
+
+@pytest.fixture
+def three_albums(table):
+    for rank in (3, 1, 2):
+        assert call(create.handler, "POST", body=album_body(rank, Album=f"Album {rank}"))[0] == 201
+    return table
+
+
+def test_get_by_rank_returns_the_album(three_albums):
+    status, body, headers = call(get.handler, "GET", {"rank": "2"})
+
+    assert status == 200
+    assert body["Album"] == "Album 2" and body["Rank"] == 2 and body["version"] == 1
+    assert set(body) == {"Rank", "Album", "Artist", "Genre", "Year", "version", "createdAt", "updatedAt",
+                         "createdBy", "updatedBy"}
+    assert headers["Content-Type"] == "application/json"
+
+
+def test_unknown_rank_is_404_not_found(three_albums):
+    status, body, _ = call(get.handler, "GET", {"rank": "999999"})
+    assert (status, body["error"]["code"]) == (404, "not_found")
+
+
+@pytest.mark.parametrize("rank", ["0", "abc", "1000001", "-3", ""])
+def test_bad_rank_is_400_naming_rank(three_albums, rank):
+    status, body, _ = call(get.handler, "GET", {"rank": rank})
+    assert status == 400
+    assert list(body["error"]["fields"]) == ["rank"]
+
+
+def test_list_without_parameters_returns_all_in_ascending_rank(three_albums):
+    status, body, _ = call(get.handler, "GET", None)
+
+    assert status == 200
+    assert [album["Rank"] for album in body["items"]] == [1, 2, 3]
+    assert body["nextToken"] is None
+
+
+def test_list_on_an_empty_table_is_an_empty_last_page(table):
+    status, body, _ = call(get.handler, "GET", {})
+    assert (status, body) == (200, {"items": [], "nextToken": None})
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "x", "-1", "2.5"])
+def test_bad_limit_is_400_naming_limit(table, limit):
+    status, body, _ = call(get.handler, "GET", {"limit": limit})
+    assert status == 400
+    assert list(body["error"]["fields"]) == ["limit"]
+
+
+def _token(payload: object, *, padded: bool = False) -> str:
+    encoded = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+    return encoded if padded else encoded.rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "garbage!",
+        "a" * 500,
+        "%%%",
+        _token({"b": 0}),
+        _token({"b": 0, "r": 0}),  # rank 0 is the directory, not a position
+        _token({"b": 1, "r": 5}),  # bucket does not match the rank
+        _token({"b": 0, "r": "5"}),
+        _token({"b": 0, "r": True}),
+        _token({"b": 1000, "r": 1_000_001}),
+        _token({"b": 0, "r": 5, "x": 1}),
+        _token({"b": 0, "r": 5}, padded=True) + "==",
+        _token({}),
+        _token([]),
+        _token("b"),
+        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+    ],
+)
+def test_bad_next_token_is_400_naming_next_token(three_albums, token):
+    status, body, _ = call(get.handler, "GET", {"nextToken": token})
+    assert status == 400
+    assert list(body["error"]["fields"]) == ["nextToken"]
+
+
+def test_get_ignores_http_details_like_multi_value_parameters(three_albums):
+    status, body, _ = call(get.handler, "GET", {"rank": "1", "utm_source": "mail"})
+    assert (status, body["Rank"]) == (200, 1)
+
+
+def test_a_token_we_issued_is_accepted(three_albums):
+    status, body, _ = call(get.handler, "GET", {"nextToken": _token({"b": 0, "r": 1})})
+    assert status == 200
+    assert [album["Rank"] for album in body["items"]] == [2, 3]
