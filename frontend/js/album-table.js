@@ -157,7 +157,7 @@ function conflictNote(current) {
         el('strong', { dataset: { field }, text: String(current[field] ?? '') }),
       ]),
     ),
-    '. Your edits are still in the fields: Save again to replace these values, or Cancel to keep them.',
+    '. Your own changes are kept in the fields (the others now show the current values): Save again to apply them, or Cancel to keep the album as it is.',
   ];
 }
 

@@ -15,7 +15,7 @@ export function el(tag, props = {}, ...children) {
     else if (key === 'value') node.value = String(value);
     else node.setAttribute(key, value === true ? '' : String(value));
   }
-  node.append(...children.flat().filter((child) => child != null && child !== false));
+  node.append(...children.flat(Infinity).filter((child) => child != null && child !== false));
   return node;
 }
 

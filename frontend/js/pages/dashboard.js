@@ -46,7 +46,7 @@ const state = {
   error: '',
   sort: { key: 'Rank', direction: 1 },
   filter: '',
-  editing: null, // {rank, version, draft, errors, conflict, note, saving}
+  editing: null, // {rank, version, base, draft, errors, conflict, note, saving}
   busyRank: null,
   highlightRank: null,
   pendingDelete: null,
@@ -127,9 +127,17 @@ async function fetchNextPage(limit) {
   try {
     const page = await listAlbums({ limit, nextToken: state.nextToken });
     if (generation !== state.generation) return false;
-    for (const album of page.items || []) state.albums.set(album.Rank, album);
-    state.nextToken = page.nextToken ?? null;
+    const items = page.items || [];
+    const fresh = items.filter((album) => !state.albums.has(album.Rank)).length;
+    for (const album of items) state.albums.set(album.Rank, album);
     state.loadedOnce = true;
+    if (page.nextToken && fresh === 0 && state.albums.size > 0) {
+      // A page with nothing new but a token to go on would make "Load all" loop forever: stop here instead.
+      state.nextToken = null;
+      state.error = 'The album list stopped advancing (the server sent only albums already shown). Reload to start over.';
+      return false;
+    }
+    state.nextToken = page.nextToken ?? null;
     return true;
   } catch (err) {
     if (generation !== state.generation) return false;
@@ -195,10 +203,32 @@ function reset() {
 function startEdit(rank) {
   const album = state.albums.get(rank);
   if (!album || state.editing) return;
-  const draft = Object.fromEntries(EDITABLE.map((field) => [field, String(album[field] ?? '')]));
-  state.editing = { rank, version: album.version, draft, errors: {}, conflict: null, note: '', saving: false };
+  state.editing = {
+    rank,
+    version: album.version,
+    base: valuesOf(album), // what the user started from, to tell their edits apart after a conflict
+    draft: valuesOf(album),
+    errors: {},
+    conflict: null,
+    note: '',
+    saving: false,
+  };
   say('');
   render('input-Album');
+}
+
+function valuesOf(album) {
+  return Object.fromEntries(EDITABLE.map((field) => [field, String(album[field] ?? '')]));
+}
+
+/** After a conflict: fields the user did not touch take the current values; the user's own edits stay. */
+function rebase(editing, current) {
+  for (const field of EDITABLE) {
+    if (editing.draft[field] === editing.base[field]) editing.draft[field] = String(current[field] ?? '');
+  }
+  editing.base = valuesOf(current);
+  editing.version = current.version;
+  editing.conflict = current;
 }
 
 function cancelEdit() {
@@ -253,8 +283,7 @@ async function saveFailed(editing, err) {
   if (await handleFailure(err)) return;
   if (err.code === 'version_conflict' && err.current) {
     state.albums.set(editing.rank, err.current);
-    editing.version = err.current.version;
-    editing.conflict = err.current;
+    rebase(editing, err.current);
     render('save');
     say(`${describeApiError(err)} See its current values below the row.`, 'error');
     return;
@@ -361,7 +390,7 @@ function wire() {
   ui.loadMore.addEventListener('click', () => loadMore());
   ui.loadAll.addEventListener('click', () => loadAll());
   ui.reload.addEventListener('click', () => start());
-  byId('albums-retry').addEventListener('click', () => (state.loadedOnce ? loadMore() : start()));
+  byId('albums-retry').addEventListener('click', () => (state.nextToken !== null ? loadMore() : start()));
   ui.dialog.addEventListener('close', () => {
     if (ui.dialog.returnValue === 'confirm') confirmDelete();
     else state.pendingDelete = null;

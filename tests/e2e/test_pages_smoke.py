@@ -1,0 +1,58 @@
+"""Every page loads without console errors; protected pages send a visitor without a session to sign-in."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+
+PUBLIC_PAGES = {
+    "signin.html": "#signin-form",
+    "signup.html": "#signup-form",
+    "verify.html": "#verify-form",
+}
+PROTECTED_PAGES = ["dashboard.html", "add-album.html"]
+
+
+@pytest.mark.parametrize(("name", "form"), PUBLIC_PAGES.items())
+def test_public_page_loads_clean(page: Page, site, name: str, form: str) -> None:
+    started = time.monotonic()
+    page.goto(site.url(name))
+    expect(page.locator(form)).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    print(f"{name} ready in {time.monotonic() - started:.2f}s")
+
+
+def test_index_without_session_goes_to_sign_in(page: Page, site) -> None:
+    page.goto(site.url("index.html"))
+    page.wait_for_url("**/signin.html")
+    expect(page.locator("#signin-form")).to_be_visible()
+
+
+@pytest.mark.parametrize("name", PROTECTED_PAGES)
+def test_protected_page_without_session_redirects_to_sign_in(page: Page, site, name: str) -> None:
+    page.goto(site.url(name))
+    page.wait_for_url("**/signin.html")
+    expect(page.locator("#signin-form")).to_be_visible()
+    expect(page.locator('[data-testid="album-row"]')).to_have_count(0)
+
+
+def test_signed_in_pages_load_clean(page: Page, site, new_user, sign_in) -> None:
+    # GIVEN a confirmed user signed in through the page
+    user = new_user()
+    sign_in(page, user)
+    # THEN the dashboard shows albums in Rank order and who is signed in
+    ranks = page.locator('tr[data-testid="album-row"] td[data-field="Rank"]').all_inner_texts()
+    assert [int(rank) for rank in ranks] == sorted(int(rank) for rank in ranks)
+    expect(page.locator("#user-email")).to_have_text(user.email)
+    # AND index sends a signed-in user to the dashboard, and the add-album form loads with the schema's hints
+    page.goto(site.url("index.html"))
+    page.wait_for_url("**/dashboard.html")
+    page.goto(site.url("add-album.html"))
+    expect(page.locator("#album-form")).to_be_visible()
+    expect(page.locator("#album-year")).to_have_attribute("min", "1900")
+    page.wait_for_load_state("networkidle")
