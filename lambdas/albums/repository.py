@@ -45,7 +45,7 @@ from albums.table import (
 # Standard mode retries throttling (ProvisionedThroughputExceeded, Throttling, RequestLimitExceeded), 5xx and
 # connection errors with jittered exponential backoff. Four attempts keep the worst case (~7 s of backoff) well
 # inside API Gateway's 29 s; tight timeouts turn a hung connection into a retry instead of a stuck request.
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
+RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 4}, connect_timeout=2, read_timeout=5)
 SEED_CALLER = "seed"  # createdBy/updatedBy of seeded albums
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _BAD_TOKEN = "is not a valid pagination token (pass back the nextToken of the previous page unchanged)"
@@ -160,10 +160,18 @@ class AlbumRepository:
         # The directory learns the bucket BEFORE the album exists, so a listing can never miss an occupied bucket.
         self._record_buckets({rank_bucket(new.rank)})
         try:
-            self._table.put_item(Item=album_item(album), ConditionExpression=Attr("Rank").not_exists())
+            self._table.put_item(
+                Item=album_item(album),
+                ConditionExpression=Attr("Rank").not_exists(),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
         except ClientError as error:
             if not _is_condition_failure(error):
                 raise
+            # botocore retries a put whose response was lost although DynamoDB applied it; the retry then finds
+            # our own album (same millisecond stamp and caller) and must not report it as someone else's.
+            if _old_album(error) == album:
+                return album
             raise RankTaken(new.rank) from None
         return album
 
@@ -194,7 +202,10 @@ class AlbumRepository:
         except ClientError as error:
             if not _is_condition_failure(error):
                 raise
-            raise self._conflict(rank, error) from None
+            conflict = self._conflict(rank, error)
+            if isinstance(conflict, VersionConflict) and _is_own_applied_update(conflict.current, changes, values):
+                return conflict.current  # a retry of an update DynamoDB had already applied
+            raise conflict from None
         return album_from_item(response["Attributes"])
 
     def delete(self, rank: int, expected_version: int | None = None) -> None:
@@ -244,17 +255,33 @@ class AlbumRepository:
 
     def _conflict(self, rank: int, error: ClientError) -> AlbumError:
         """A failed `exists AND version = expected` condition: which half failed?"""
-        old_item = error.response.get("Item")  # ReturnValuesOnConditionCheckFailure=ALL_OLD saves a read
-        if old_item:
-            deserializer = TypeDeserializer()
-            current: Album | None = album_from_item({k: deserializer.deserialize(v) for k, v in old_item.items()})
-        else:
+        current = _old_album(error)  # ReturnValuesOnConditionCheckFailure=ALL_OLD saves a read
+        if current is None:
             current = self._find(rank)
         return AlbumNotFound(rank) if current is None else VersionConflict(current)
 
 
 def _is_condition_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _old_album(error: ClientError) -> Album | None:
+    """The item a failed condition saw (ReturnValuesOnConditionCheckFailure=ALL_OLD), if the service sent it."""
+    old_item = error.response.get("Item")
+    if not old_item or "Album" not in old_item:
+        return None
+    deserializer = TypeDeserializer()
+    return album_from_item({name: deserializer.deserialize(value) for name, value in old_item.items()})
+
+
+def _is_own_applied_update(current: Album, changes: AlbumChanges, values: Mapping[str, Any]) -> bool:
+    stored = current.to_json()
+    return (
+        current.version == values[":next"]
+        and current.updated_at == values[":now"]
+        and current.updated_by == values[":caller"]
+        and all(stored[field] == value for field, value in changes.fields.items())
+    )
 
 
 def seed_albums(table: Any, rows: Iterable[Mapping[str, object]], *, seeded_by: str = SEED_CALLER) -> int:
