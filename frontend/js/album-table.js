@@ -1,5 +1,6 @@
 // Rows of the albums table, in view or edit mode, built with createElement/textContent only.
-// Row contract (for tests): tr[data-testid="album-row"][data-rank=N], cells td[data-field=Rank|Album|Artist|Genre|Year],
+// Row contract (for tests): tr[data-testid="album-row"][data-rank=N],
+// cells td[data-field=Rank|Album|Artist|Genre|Year],
 // buttons [data-testid=edit-album|delete-album|save-album|cancel-edit], edit inputs [data-testid=edit-<Field>],
 // notes under a row tr[data-testid=row-message] (conflict values in [data-testid=conflict-current] span[data-field]).
 import { el } from './dom.js';
@@ -157,7 +158,8 @@ function conflictNote(current) {
         el('strong', { dataset: { field }, text: String(current[field] ?? '') }),
       ]),
     ),
-    '. Your own changes are kept in the fields (the others now show the current values): Save again to apply them, or Cancel to keep the album as it is.',
+    '. Your own changes are kept in the fields (the others now show the current values): ' +
+      'Save again to apply them, or Cancel to keep the album as it is.',
   ];
 }
 
@@ -179,7 +181,9 @@ export function renderRows(tbody, albums, view) {
   const active = document.activeElement;
   const focusKey = view.focusKey || (tbody.contains(active) ? active.dataset.focusKey : null);
   const rows = albums.flatMap((album) =>
-    view.editing?.rank === album.Rank ? editRow(album, view.editing, view.schema, view.actions) : [viewRow(album, view)],
+    view.editing?.rank === album.Rank
+      ? editRow(album, view.editing, view.schema, view.actions)
+      : [viewRow(album, view)],
   );
   tbody.replaceChildren(...rows.filter(Boolean));
   if (focusKey) {

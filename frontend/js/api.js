@@ -29,7 +29,7 @@ async function send(method, url, body, token) {
   try {
     return await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
-    throw new ApiError(0, { code: 'network', message: 'Cannot reach the albums API. Check your connection and try again.' });
+    throw new ApiError(0, { code: 'network', message: MESSAGES.network });
   }
 }
 

@@ -7,7 +7,8 @@ function readConfig() {
   const raw = window.APP_CONFIG;
   const missing = raw ? REQUIRED.filter((key) => raw[key] == null || raw[key] === '') : REQUIRED;
   if (missing.length > 0) {
-    const text = `This site is not configured (config.js is missing ${missing.join(', ')}). Run "make up" to deploy it.`;
+    const text =
+      `This site is not configured (config.js is missing ${missing.join(', ')}). ` + 'Run "make up" to deploy it.';
     const banner = document.createElement('p');
     banner.className = 'config-error';
     banner.setAttribute('role', 'alert');

@@ -9,7 +9,9 @@ import { el } from './dom.js';
 export function applySchemaHints(root, schema) {
   const required = new Set(schema?.required || []);
   for (const [name, rule] of Object.entries(schema?.properties || {})) {
-    for (const input of root.querySelectorAll(`[name="${CSS.escape(name)}"]`)) applyRule(input, rule, required.has(name));
+    for (const input of root.querySelectorAll(`[name="${CSS.escape(name)}"]`)) {
+      applyRule(input, rule, required.has(name));
+    }
     const hint = root.querySelector(`[data-hint-for="${CSS.escape(name)}"]`);
     if (hint) hint.textContent = hintText(rule);
   }
@@ -34,9 +36,13 @@ function applyRule(input, rule, isRequired) {
   input.required = isRequired;
 }
 
+const readable = (number) => (Math.abs(number) >= 10000 ? Number(number).toLocaleString('en') : String(number));
+
 function hintText(rule) {
   if (isNumeric(rule)) {
-    if (rule.minimum != null && rule.maximum != null) return `A whole number from ${rule.minimum} to ${rule.maximum}.`;
+    if (rule.minimum != null && rule.maximum != null) {
+      return `A whole number from ${readable(rule.minimum)} to ${readable(rule.maximum)}.`;
+    }
     return 'A whole number.';
   }
   if (rule.maxLength != null) return `Up to ${rule.maxLength} characters.`;
@@ -110,12 +116,13 @@ export async function whileBusy(form, busyLabel, work) {
 }
 
 // Cognito's default password policy. The special characters are the ones Cognito counts as symbols.
+const COGNITO_SYMBOL = /[\^$*.[\]{}()?"!@#%&/\\,><':;|_~`=+ -]/;
 export const PASSWORD_RULES = [
   { id: 'length', text: 'At least 8 characters', test: (value) => value.length >= 8 },
   { id: 'upper', text: 'An upper-case letter', test: (value) => /[A-Z]/.test(value) },
   { id: 'lower', text: 'A lower-case letter', test: (value) => /[a-z]/.test(value) },
   { id: 'digit', text: 'A digit', test: (value) => /[0-9]/.test(value) },
-  { id: 'symbol', text: 'A symbol such as ! @ # $ %', test: (value) => /[\^$*.[\]{}()?"!@#%&/\\,><':;|_~`=+ -]/.test(value) },
+  { id: 'symbol', text: 'A symbol such as ! @ # $ %', test: (value) => COGNITO_SYMBOL.test(value) },
 ];
 
 /** Fill the rules list and keep it in step with the password input as the user types. Returns a validity check. */

@@ -5,7 +5,14 @@ import { ApiError, createAlbum, describeApiError } from '../api.js';
 import { config } from '../app-config.js';
 import { NotSignedInError } from '../auth.js';
 import { byId, clearMessage, showMessage } from '../dom.js';
-import { applySchemaHints, checkFields, clearFieldErrors, focusFirstInvalid, showFieldErrors, whileBusy } from '../forms.js';
+import {
+  applySchemaHints,
+  checkFields,
+  clearFieldErrors,
+  focusFirstInvalid,
+  showFieldErrors,
+  whileBusy,
+} from '../forms.js';
 import { requireSignIn, sessionEnded } from '../session.js';
 
 const form = byId('album-form');

@@ -89,7 +89,8 @@ function render(focusKey = null) {
   renderSortHeaders();
   const decades = renderDecadeChart(ui.chart, visible);
   ui.chartSection.hidden = decades === 0;
-  ui.chartCaption.textContent = `Counted over the ${visible.length} ${visible.length === 1 ? 'album' : 'albums'} shown.`;
+  const noun = visible.length === 1 ? 'album' : 'albums';
+  ui.chartCaption.textContent = `Counted over the ${visible.length} ${noun} shown.`;
 }
 
 function countText(shown, loaded, hasMore) {
@@ -134,7 +135,8 @@ async function fetchNextPage(limit) {
     if (page.nextToken && fresh === 0 && state.albums.size > 0) {
       // A page with nothing new but a token to go on would make "Load all" loop forever: stop here instead.
       state.nextToken = null;
-      state.error = 'The album list stopped advancing (the server sent only albums already shown). Reload to start over.';
+      state.error =
+        'The album list stopped advancing (the server sent only albums already shown). Reload to start over.';
       return false;
     }
     state.nextToken = page.nextToken ?? null;
@@ -344,8 +346,9 @@ async function confirmDelete() {
       state.albums.set(pending.rank, err.current);
       render(`delete-${pending.rank}`);
       say(
-        `Album ${pending.rank} was changed by someone else after you loaded it; it now reads “${err.current.Album}” ` +
-          `by ${err.current.Artist} (${err.current.Year}). Nothing was deleted: check it and delete again if you still want to.`,
+        `Album ${pending.rank} was changed by someone else after you loaded it; it now reads ` +
+          `“${err.current.Album}” by ${err.current.Artist} (${err.current.Year}). ` +
+          'Nothing was deleted: check it and delete again if you still want to.',
         'error',
       );
       return;

@@ -44,6 +44,7 @@ const verify = setupVerify({ onConfirmed: signInAfterVerify });
 function showVerifyStep(email) {
   byId('signup-section').hidden = true;
   byId('verify-section').hidden = false;
+  document.title = 'Verify your e-mail · Albums';
   byId('verify-email').value = email;
   verify.message(`We sent a verification code to ${email}.`, 'success');
   byId('verify-code').focus();
