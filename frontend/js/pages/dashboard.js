@@ -94,7 +94,7 @@ function render(focusKey = null) {
 }
 
 function countText(shown, loaded, hasMore) {
-  if (!state.loadedOnce) return '';
+  if (!state.loadedOnce || loaded === 0) return '';
   const more = hasMore ? ' More are available.' : '';
   if (state.filter) return `${shown} of ${loaded} loaded albums match the filter.${more}`;
   return hasMore ? `Showing the first ${loaded} albums.${more}` : `Showing all ${loaded} albums.`;
