@@ -178,7 +178,8 @@ export function takeFlash() {
 const AUTH_MESSAGES = {
   UsernameExistsException: 'An account with this e-mail already exists. Sign in, or verify it if you have not yet.',
   InvalidPasswordException: null, // Cognito's own text names the unmet rule
-  CodeMismatchException: 'That code is not right. Check the latest e-mail and try again.',
+  CodeMismatchException:
+    'That code is not right for this e-mail. Check the address and the latest code, or send a new one.',
   ExpiredCodeException: 'That code has expired. Send a new one and use the latest e-mail.',
   LimitExceededException: 'Too many attempts. Wait a few minutes and try again.',
   TooManyRequestsException: 'Too many requests. Wait a moment and try again.',
