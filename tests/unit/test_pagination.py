@@ -47,7 +47,7 @@ def assert_complete(pages: list[list[int]], ranks: list[int], limit: int) -> Non
 
 @pytest.mark.parametrize("limit", [1, 3, 7, 50, 100])
 def test_many_pages_across_dense_and_sparse_buckets(table, limit):
-    ranks = sorted({*range(1, 121), *range(990, 1012), *SPARSE})
+    ranks = sorted({*range(1, 61), *range(990, 1012), *SPARSE})
     seed(table, ranks)
 
     pages = walk(limit)
