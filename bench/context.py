@@ -94,7 +94,7 @@ class Bench:
             raise BenchError(f"outputs.json names {data.get('EndpointUrl')}, expected {self.endpoint}")
         return data
 
-    def client(self, service: str):  # noqa: ANN201
+    def client(self, service: str):
         config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=120,
                         max_pool_connections=32)
         return boto3.session.Session(region_name=self.outputs["Region"], **_CREDENTIALS).client(
@@ -107,12 +107,12 @@ class Bench:
         return resource.Table(self.outputs["TableName"])
 
     @cached_property
-    def user(self):  # noqa: ANN201 - tests.support.User
+    def user(self):
         from tests.support import confirmed_user
 
         return confirmed_user("bench")
 
-    def api(self, user: Any = None):  # noqa: ANN201 - tests.support.Api
+    def api(self, user: Any = None):
         from tests.support import Api
 
         return Api(user or self.user)

@@ -154,6 +154,49 @@ def cold_calls(bench: Bench, api: ApiClient) -> dict[str, list[float]]:
     return results
 
 
+def invoke_event(caller: str) -> dict[str, Any]:
+    return {"resource": "/album", "path": "/album", "httpMethod": "GET", "headers": {},
+            "queryStringParameters": {"rank": "1"}, "multiValueQueryStringParameters": None,
+            "requestContext": {"resourcePath": "/album", "httpMethod": "GET", "stage": "prod", "requestId": "bench",
+                               "authorizer": {"claims": {"sub": caller, "token_use": "id"}}},
+            "body": None, "isBase64Encoded": False}
+
+
+def invoke_decomposition(bench: Bench, samples: int) -> dict[str, dict]:
+    """GET one via lambda.invoke (no API Gateway, no authorizer): as deployed, then with LOG_LEVEL=INFO set on the
+    function itself. MiniStack's workers inherit the emulator's environment (the bootstrap starts it with
+    LOG_LEVEL=WARNING), which silences the handler's INFO access line; a worker that writes nothing to stderr makes
+    MiniStack wait 50 ms for log output on every invocation. The configuration is restored afterwards."""
+    lam = bench.client("lambda")
+    payload = json.dumps(invoke_event(bench.user.sub))
+    name = FUNCTIONS["GET"]
+
+    def series() -> list[float]:
+        lam.invoke(FunctionName=name, Payload=payload)["Payload"].read()  # warm (the update made it cold)
+        times = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            response = lam.invoke(FunctionName=name, Payload=payload)
+            response["Payload"].read()
+            times.append(time.perf_counter() - started)
+        return times
+
+    def configure(variables: dict[str, str]) -> None:
+        lam.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+        lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+
+    original = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    as_deployed = series()
+    configure({**original, "LOG_LEVEL": "INFO"})
+    try:
+        with_info = series()
+    finally:
+        configure(original)
+        lam.invoke(FunctionName=name, Payload=payload)["Payload"].read()
+    return {"as_deployed": summary_ms(as_deployed), "log_level_info": summary_ms(with_info),
+            "function_env_log_level": original.get("LOG_LEVEL")}
+
+
 def run(bench: Bench) -> tuple[list[Row], dict]:
     samples = bench.config.samples
     api = ApiClient(bench)
@@ -161,12 +204,13 @@ def run(bench: Bench) -> tuple[list[Row], dict]:
     local = InProcessClient(bench)
     local_timings, local_unexpected = measure(local, LOCAL_RANKS, samples)
     cold = cold_calls(bench, api)
+    invoke = invoke_decomposition(bench, samples)
     for method in ("GET page", "GET one", "POST", "PUT", "DELETE"):  # warm every function again for what follows
         api.call(method, COLD_RANK + 1, {"PUT": 1, "DELETE": 2}.get(method))
 
     raw: dict[str, Any] = {"samples": samples, "api": {}, "in_process": {}, "cold_api_ms": {},
                            "unexpected_status": {"api": api_unexpected, "in_process": local_unexpected},
-                           "in_process_first_call_ms": ms(local.first_call.get("GET"))}
+                           "in_process_first_call_ms": ms(local.first_call.get("GET")), "invoke_get_one": invoke}
     rows = []
     for method in METHODS:
         a, f = summary_ms(api_timings[method]), summary_ms(local_timings[method])
@@ -174,6 +218,14 @@ def run(bench: Bench) -> tuple[list[Row], dict]:
         rows.append(Row(SECTION, f"{method}: API p50 (warm, N={samples})", a["p50"], "ms", f["p50"],
                         "in-process handler p50"))
         rows.append(Row(SECTION, f"{method}: API p95", a["p95"], "ms", f["p95"], "in-process handler p95"))
+    floor = raw["in_process"]["GET one"]["p50"]
+    rows.append(Row(SECTION, "GET one via lambda.invoke (no gateway), as deployed, p50", invoke["as_deployed"]["p50"],
+                    "ms", floor, "in-process handler p50",
+                    f"function env LOG_LEVEL={invoke['function_env_log_level']}; the worker inherits MiniStack's "
+                    "LOG_LEVEL=WARNING"))
+    rows.append(Row(SECTION, "GET one via lambda.invoke, LOG_LEVEL=INFO on the function, p50",
+                    invoke["log_level_info"]["p50"], "ms", floor, "in-process handler p50",
+                    "handler logs its access line -> no 50 ms wait for log output (experiment, then restored)"))
     warm_get = summary_ms(api_timings["GET one"])["p50"]
     for method, values in cold.items():
         raw["cold_api_ms"][method] = [ms(v) for v in values]

@@ -25,7 +25,7 @@ from bootstrap import functions
 from bootstrap import resources as r
 
 SECTION = "4 package"
-ROUNDS = 7
+ROUNDS = 9
 _TIMER = """
 import sys, time
 sys.path.insert(0, {path!r})
@@ -61,13 +61,16 @@ def run(bench: Any = None) -> tuple[list[Row], dict]:
         for _ in range(ROUNDS):  # interleaved, so drift on a noisy machine hits every module alike
             for name, (module, path) in modules.items():
                 samples[name].append(import_seconds(module, path))
+    # The minimum is the cost without interference (this machine is shared and noisy); the median is in the note.
+    best = {name: min(values) * 1000 for name, values in samples.items()}
     medians = {name: statistics.median(values) * 1000 for name, values in samples.items()}
-    boto3_ms = medians["boto3"]
+    boto3_ms = best["boto3"]
     raw = {
         "zip_bytes": len(code),
         "zip_files": len(names),
         "pyc_files": sum(name.endswith(".pyc") for name in names),
         "rounds": ROUNDS,
+        "import_ms_min": {name: round(value, 1) for name, value in best.items()},
         "import_ms_median": {name: round(value, 1) for name, value in medians.items()},
         "import_ms_all": {name: [round(v * 1000, 1) for v in values] for name, values in samples.items()},
         "python": sys.executable,
@@ -75,12 +78,13 @@ def run(bench: Any = None) -> tuple[list[Row], dict]:
     rows = [
         Row(SECTION, "function zip (all four functions share it)", round(len(code) / 1024, 1), "KiB",
             note=f"{len(names)} files, {raw['pyc_files']} .pyc"),
-        Row(SECTION, f"import boto3 alone, fresh interpreter (median of {ROUNDS})", round(boto3_ms, 1), "ms"),
+        Row(SECTION, f"import boto3 alone, fresh interpreter (min of {ROUNDS})", round(boto3_ms, 1), "ms",
+            note=f"median {medians['boto3']:.1f} ms"),
     ]
     for function in r.FUNCTIONS:
-        value = medians[function.name]
-        rows.append(Row(SECTION, f"import {function.handler.rsplit('.', 1)[0]} (cold)", round(value, 1), "ms",
-                        round(boto3_ms, 1), "import boto3 alone",
-                        f"adds {value - boto3_ms:+.1f} ms to boto3 (budget +100); no .pyc: "
-                        f"{medians[function.name + ' (no .pyc)']:.1f} ms"))
+        value = best[function.name]
+        rows.append(Row(SECTION, f"import {function.handler.rsplit('.', 1)[0]} (cold, min of {ROUNDS})",
+                        round(value, 1), "ms", round(boto3_ms, 1), "import boto3 alone",
+                        f"adds {value - boto3_ms:+.1f} ms to boto3 (budget +100); median {medians[function.name]:.1f};"
+                        f" without shipped .pyc: min {best[function.name + ' (no .pyc)']:.1f} ms"))
     return rows, raw
