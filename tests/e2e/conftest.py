@@ -7,17 +7,24 @@ tests land in the git-ignored `test-results/`.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import random
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, expect
 
-from tests.support import StackNotRunning, User, confirmed_user, outputs, sign_up
+from tests.support import Api, StackNotRunning, User, confirmed_user, outputs, sign_up
+
+SUITE_STARTED = time.monotonic()  # this conftest is imported at collection, just before the first e2e test
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-results"
@@ -107,6 +114,11 @@ class ConsoleErrors:
     def allow(self, pattern: str) -> None:
         self.allowed.append(re.compile(pattern))
 
+    def allow_failed_response(self, status: int, url_prefix: str) -> None:
+        """Allow exactly Chromium's "Failed to load resource ... status of <status>" line for requests to
+        url_prefix (the handled 4xx of a failure-path test), nothing broader."""
+        self.allow(rf"^Failed to load resource: the server responded with a status of {status}\b.* \({re.escape(url_prefix)}")
+
     def watch(self, context: BrowserContext) -> None:
         context.on("console", self._on_console)
         context.on("weberror", lambda web_error: self._record(f"uncaught {web_error.error}", ""))
@@ -137,13 +149,86 @@ def console_errors(context: BrowserContext) -> ConsoleErrors:
     return errors
 
 
+# ---- API calls carry a token -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ApiCall:
+    method: str
+    url: str
+    authorization: str
+
+
+def is_id_token(value: str) -> bool:
+    """A raw (no "Bearer") Cognito ID token: a three-part JWT whose payload says token_use=id."""
+    parts = value.split(".")
+    if len(parts) != 3 or not all(parts):
+        return False
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return False
+    return isinstance(claims, dict) and claims.get("token_use") == "id"
+
+
+@dataclass
+class ApiCalls:
+    """Every request the watched contexts sent to ApiUrl during one test. Autouse: after each test, every one of
+    them except CORS preflights (OPTIONS) must carry a raw Cognito ID token in Authorization."""
+
+    api_url: str
+    calls: list[ApiCall] = field(default_factory=list)
+
+    def watch(self, context: BrowserContext) -> None:
+        context.on("request", self._on_request)
+
+    def _on_request(self, request: Request) -> None:
+        if request.url.startswith(self.api_url):
+            # request.headers is what the page set (Authorization included); read now, while the request is live.
+            self.calls.append(ApiCall(request.method, request.url, request.headers.get("authorization", "")))
+
+    def methods(self) -> set[str]:
+        return {call.method for call in self.calls}
+
+    @property
+    def without_token(self) -> list[str]:
+        return [f"{call.method} {call.url} (Authorization: {call.authorization[:20] or 'none'!r})"
+                for call in self.calls if call.method != "OPTIONS" and not is_id_token(call.authorization)]
+
+    def assert_all_authorized(self) -> None:
+        if self.without_token:
+            pytest.fail("API calls without an ID token:\n  " + "\n  ".join(self.without_token), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def api_calls(context: BrowserContext, stack: dict[str, Any]) -> ApiCalls:
+    calls = ApiCalls(stack["ApiUrl"])
+    calls.watch(context)
+    return calls
+
+
+@pytest.fixture
+def second_page(new_context: Callable[..., BrowserContext], console_errors: ConsoleErrors,
+                api_calls: ApiCalls) -> Page:
+    """A page in a second browser context (another browser window with its own storage), policed like `page`."""
+    context = new_context()
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    console_errors.watch(context)
+    api_calls.watch(context)
+    return context.new_page()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     # Checked as part of the test call (not at teardown) so it counts as a failure and gets its screenshot.
     result = yield
-    errors = getattr(item, "funcargs", {}).get("console_errors")
+    funcargs = getattr(item, "funcargs", {})
+    errors = funcargs.get("console_errors")
     if isinstance(errors, ConsoleErrors):
         errors.assert_clean()
+    calls = funcargs.get("api_calls")
+    if isinstance(calls, ApiCalls):
+        calls.assert_all_authorized()
     return result
 
 
@@ -174,3 +259,84 @@ def sign_in(site: Site) -> Callable[[Page, User], None]:
         expect(page.locator('tr[data-testid="album-row"]').first).to_be_visible()
 
     return run
+
+
+# ---- albums the tests create ---------------------------------------------------------------------------------------
+
+FREE_RANKS = range(600_000, 1_000_000)  # far above the seeded 1..500, so a test album never lands among them
+
+
+class TestAlbums:
+    """Albums a test sets up or checks behind the browser's back: through the API as a helper user of its own
+    (made on first use), and in DynamoDB. Every Rank handed out or created is deleted at teardown."""
+
+    __test__ = False  # not a test class
+
+    def __init__(self, stack: dict[str, Any]) -> None:
+        self.stack = stack
+        self.ranks: list[int] = []
+        self._api: Api | None = None
+
+    @property
+    def api(self) -> Api:
+        if self._api is None:
+            self._api = Api(confirmed_user("e2e-helper"))
+        return self._api
+
+    def free_rank(self) -> int:
+        """A random Rank no album holds now; remembered for clean-up, since the test is about to use it."""
+        for _ in range(20):
+            rank = random.choice(FREE_RANKS)
+            if rank not in self.ranks and self.api.get(rank=rank).status_code == 404:
+                self.ranks.append(rank)
+                return rank
+        raise AssertionError("no free Rank found in 20 tries")
+
+    def create(self, **fields: Any) -> dict[str, Any]:
+        body = {"Rank": self.free_rank(), "Album": "E2E Album", "Artist": "E2E Artist", "Genre": "Rock",
+                "Year": 1999, **fields}
+        response = self.api.post(body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def get(self, rank: int) -> dict[str, Any] | None:
+        """The album as the API returns it now; None on 404."""
+        response = self.api.get(rank=rank)
+        if response.status_code == 404:
+            return None
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def stored(self, rank: int) -> dict[str, Any] | None:
+        """The raw DynamoDB item (bypassing the API), or None."""
+        credentials = {"aws_access_key_id": "test", "aws_secret_access_key": "test"} if self.stack["EndpointUrl"] else {}
+        dynamodb = boto3.client("dynamodb", region_name=self.stack["Region"], endpoint_url=self.stack["EndpointUrl"],
+                                **credentials)
+        return dynamodb.get_item(TableName=self.stack["TableName"], Key={"Rank": {"N": str(rank)}}).get("Item")
+
+    def clean_up(self) -> None:
+        if self._api is None:
+            return
+        for rank in self.ranks:
+            self.api.delete(rank)  # 204, or 404 when the test already deleted it
+
+
+@pytest.fixture
+def albums(stack: dict[str, Any]) -> Iterator[TestAlbums]:
+    helper = TestAlbums(stack)
+    try:
+        yield helper
+    finally:
+        helper.clean_up()
+
+
+# ---- timing -----------------------------------------------------------------------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    # The issue's target is "under 2 minutes on 2 cores": print it, never assert it.
+    e2e = [report for reports in terminalreporter.stats.values() for report in reports
+           if getattr(report, "when", None) == "call" and "tests/e2e/" in getattr(report, "nodeid", "")]
+    if e2e:
+        elapsed = time.monotonic() - SUITE_STARTED
+        terminalreporter.write_line(f"e2e: {len(e2e)} tests, wall time {elapsed:.1f}s (target: under 120s on 2 cores)")
