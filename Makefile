@@ -63,6 +63,7 @@ test-stack-down:
 	@$(TEST_ENV) $(PY) -m bootstrap down
 
 test: install chromium ## Everything: unit, integration, e2e and Postman/newman on a fresh test stack
+	@$(TEST_ENV) $(PY) -m bootstrap reset >/dev/null
 	@$(MAKE) --no-print-directory test-stack
 	@status=0; \
 	  $(MAKE) --no-print-directory test-unit || status=1; \

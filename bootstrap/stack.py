@@ -72,7 +72,9 @@ def deploy(target: Target) -> tuple[dict[str, Any], Report]:
 
     started = time.monotonic()
     code = functions.build_zip(target.stack_dir / "build")
-    environment = {"ALBUMS_TABLE": r.TABLE, "CORS_ALLOW_ORIGIN": "*"}
+    # LOG_LEVEL explicitly: the emulator's own LOG_LEVEL leaks into its workers, and a function that prints nothing
+    # makes MiniStack wait 50 ms for log output on every call.
+    environment = {"ALBUMS_TABLE": r.TABLE, "CORS_ALLOW_ORIGIN": "*", "LOG_LEVEL": "INFO"}
     function_arns: dict[str, str] = {}
     for function in r.FUNCTIONS:
         role_arn, role_created = functions.ensure_role(target, function, table_arn)

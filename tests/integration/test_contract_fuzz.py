@@ -24,10 +24,23 @@ SAFE_RANKS = 600_000
 
 
 def keep_off_the_seed(case) -> None:
-    if isinstance(case.query, dict) and isinstance(case.query.get("rank"), int) and case.query["rank"] < SAFE_RANKS:
-        case.query["rank"] += SAFE_RANKS
-    if isinstance(case.body, dict) and isinstance(case.body.get("Rank"), int) and 0 < case.body["Rank"] < SAFE_RANKS:
-        case.body["Rank"] += SAFE_RANKS
+    if isinstance(case.query, dict) and "rank" in case.query:
+        case.query["rank"] = _off_the_seed(case.query["rank"])
+    if isinstance(case.body, dict) and "Rank" in case.body:
+        case.body["Rank"] = _off_the_seed(case.body["Rank"])
+
+
+def _off_the_seed(value: object) -> object:
+    """A rank below SAFE_RANKS, as a number or as the digits a query string carries, moved up; anything else kept."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return value
+    try:
+        rank = int(str(value).strip())
+    except ValueError:
+        return value
+    if not 0 < rank < SAFE_RANKS:
+        return value
+    return rank + SAFE_RANKS if isinstance(value, int) else str(rank + SAFE_RANKS)
 
 
 @schema.parametrize()
