@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import traceback
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         run.rows["3"][:0] = scale.rows()
         run.raw["3 scale"] = scale.raw()
     total = time.perf_counter() - run.started
+    info["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     rows = [row for key in SECTIONS for row in run.rows[key]]
     rows.append(Row("total", "python -m bench wall time", round(total, 1), "s", note="goal < 600 s on 2 cores"))
 
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(report.table(rows, markdown=True))
     print()
-    print(f"Total: {total:.1f} s; results in {RESULTS}")
+    print(f"Total: {total:.1f} s; load average at end {info['loadavg_at_end']}; results in {RESULTS}")
     if run.errors:
         print(f"{len(run.errors)} section(s) failed: {', '.join(run.errors)} (tracebacks in results.json)")
 
