@@ -1,0 +1,225 @@
+"""Journey 2: what a person sees when things go wrong — wrong code, wrong password, unknown e-mail, an account not
+verified yet, a taken Rank, an invalid Year, two people editing the same album, and the back button after sign-out.
+
+Each expected HTTP error (Cognito 400, API 409) is allowed by exactly its console line; anything else still fails."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.support import cognito, read_code
+
+pytestmark = pytest.mark.e2e
+
+ROWS = 'tr[data-testid="album-row"]'
+WRONG_CREDENTIALS = "Incorrect e-mail or password."
+SIGN_IN_URL = re.compile(r"/signin\.html$")
+
+
+def cognito_status(stack, email: str) -> str:
+    return cognito().admin_get_user(UserPoolId=stack["UserPoolId"], Username=email)["UserStatus"]
+
+
+def signed_in_tokens(page: Page) -> list[str]:
+    return page.evaluate("Object.keys(localStorage).filter((key) => key.startsWith('CognitoIdentityServiceProvider.'))")
+
+
+def open_album(page: Page, rank: int):
+    """On the dashboard: load every page (a high Rank is not on the first one) and return the album's row."""
+    page.click("#load-all")
+    expect(page.locator("#dashboard-message")).to_contain_text("albums are loaded")
+    row = page.locator(f'{ROWS}[data-rank="{rank}"]')
+    expect(row).to_be_visible()
+    return row
+
+
+def test_wrong_code_keeps_the_account_unconfirmed(page: Page, site, stack, new_user, console_errors) -> None:
+    console_errors.allow_failed_response(400, stack["EndpointUrl"])  # Cognito's CodeMismatchException
+    # GIVEN a person who signed up and has a code in the mailbox
+    user = new_user(confirmed=False)
+    code = read_code(user.email)
+    wrong = f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
+    # WHEN they enter a different code on the verify page
+    page.goto(site.url("verify.html"))
+    page.fill("#verify-email", user.email)
+    page.fill("#verify-code", wrong)
+    page.click("#verify-submit")
+    # THEN the page says the code is not right and stays where it is
+    message = page.locator("#verify-message")
+    expect(message).to_have_attribute("data-kind", "error")
+    expect(message).to_contain_text("That code is not right for this e-mail.")
+    expect(page).to_have_url(re.compile(r"/verify\.html$"))
+    expect(page.locator("#verify-submit")).to_be_enabled()
+    # AND the account is still unconfirmed
+    assert cognito_status(stack, user.email) == "UNCONFIRMED"
+
+
+def test_wrong_password_is_refused(page: Page, site, stack, new_user, console_errors) -> None:
+    console_errors.allow_failed_response(400, stack["EndpointUrl"])  # NotAuthorizedException
+    # GIVEN a verified account
+    user = new_user()
+    # WHEN they sign in with a wrong password
+    page.goto(site.url("signin.html"))
+    page.fill("#signin-email", user.email)
+    page.fill("#signin-password", user.password + "x")
+    page.click("#signin-submit")
+    # THEN the page says so, clears the password, and nothing else happens
+    expect(page.locator("#signin-message")).to_have_text(WRONG_CREDENTIALS)
+    expect(page.locator("#signin-message")).to_have_attribute("data-kind", "error")
+    expect(page.locator("#signin-password")).to_have_value("")
+    expect(page).to_have_url(SIGN_IN_URL)
+    assert signed_in_tokens(page) == []
+
+
+def test_unknown_email_is_refused_like_a_wrong_password(page: Page, site, stack, console_errors) -> None:
+    console_errors.allow_failed_response(400, stack["EndpointUrl"])  # UserNotFoundException
+    # GIVEN an e-mail nobody signed up with
+    email = f"nobody-{secrets.token_hex(4)}@example.com"
+    # WHEN someone tries to sign in with it
+    page.goto(site.url("signin.html"))
+    page.fill("#signin-email", email)
+    page.fill("#signin-password", "Pw1!whatever")
+    page.click("#signin-submit")
+    # THEN they get the same answer as for a wrong password (the page does not reveal which e-mails exist)
+    expect(page.locator("#signin-message")).to_have_text(WRONG_CREDENTIALS)
+    expect(page).to_have_url(SIGN_IN_URL)
+    assert signed_in_tokens(page) == []
+
+
+def test_unconfirmed_user_signing_in_is_sent_to_verify(page: Page, site, stack, new_user, console_errors) -> None:
+    console_errors.allow_failed_response(400, stack["EndpointUrl"])  # UserNotConfirmedException
+    # GIVEN a person who signed up but never entered their code
+    user = new_user(confirmed=False)
+    # WHEN they try to sign in
+    page.goto(site.url("signin.html"))
+    page.fill("#signin-email", user.email)
+    page.fill("#signin-password", user.password)
+    page.click("#signin-submit")
+    # THEN they land on Verify with their e-mail filled in and a note why
+    page.wait_for_url("**/verify.html")
+    expect(page.locator("#verify-email")).to_have_value(user.email)
+    expect(page.locator("#verify-message")).to_contain_text("not verified yet")
+    expect(page.locator("#verify-code")).to_be_focused()
+    # AND WHEN they enter the code from the mailbox, they can sign in with the e-mail already filled in
+    page.fill("#verify-code", read_code(user.email))
+    page.click("#verify-submit")
+    page.wait_for_url("**/signin.html")
+    expect(page.locator("#signin-email")).to_have_value(user.email)
+    page.fill("#signin-password", user.password)
+    page.click("#signin-submit")
+    page.wait_for_url("**/dashboard.html")
+    expect(page.locator(ROWS).first).to_be_visible()
+
+
+def test_duplicate_rank_is_refused_and_overwrites_nothing(page: Page, site, stack, new_user, sign_in, albums,
+                                                          console_errors) -> None:
+    console_errors.allow_failed_response(409, stack["ApiUrl"])  # rank_taken
+    # GIVEN an album at some Rank, and a signed-in person on the Add album page
+    existing = albums.create(Album="Already Here", Artist="First Artist")
+    rank = existing["Rank"]
+    sign_in(page, new_user())
+    page.click("#add-album-link")
+    page.wait_for_url("**/add-album.html")
+    # WHEN they add another album at the same Rank
+    page.fill("#album-rank", str(rank))
+    page.fill("#album-title", "Trying To Take It")
+    page.fill("#album-artist", "Second Artist")
+    page.fill("#album-genre", "Pop")
+    page.fill("#album-year", "2010")
+    page.click("#album-submit")
+    # THEN the Rank field says it is taken, the form stays filled in, and they stay on the page
+    expect(page.locator("#album-rank-error")).to_have_text(f"Rank {rank} is already taken by another album.")
+    expect(page.locator("#album-rank")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#album-form-message")).to_have_text(f"Rank {rank} is already taken. Choose a free Rank.")
+    expect(page.locator("#album-title")).to_have_value("Trying To Take It")
+    expect(page).to_have_url(re.compile(r"/add-album\.html$"))
+    # AND the album that was there is untouched
+    assert albums.get(rank) == existing
+
+
+def test_invalid_year_shows_a_field_error_and_creates_nothing(page: Page, site, new_user, sign_in, albums) -> None:
+    # GIVEN a signed-in person on the Add album page, and a free Rank
+    sign_in(page, new_user())
+    page.click("#add-album-link")
+    page.wait_for_url("**/add-album.html")
+    rank = albums.free_rank()
+    # WHEN they enter a Year before 1900
+    page.fill("#album-rank", str(rank))
+    page.fill("#album-title", "Too Early")
+    page.fill("#album-artist", "Nobody")
+    page.fill("#album-genre", "Rock")
+    page.fill("#album-year", "1850")
+    page.click("#album-submit")
+    # THEN the Year field (only) shows an error next to it and the form says what to do
+    expect(page.locator("#album-year-error")).to_contain_text("1900")
+    expect(page.locator("#album-year")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#album-year")).to_be_focused()
+    expect(page.locator("#album-form-message")).to_contain_text("need fixing")
+    for other in ("rank", "title", "artist", "genre"):
+        expect(page.locator(f"#album-{other}-error")).to_have_text("")
+    expect(page).to_have_url(re.compile(r"/add-album\.html$"))
+    # AND nothing was created
+    assert albums.get(rank) is None
+
+
+def test_edit_conflict_shows_current_values_and_retry_wins(page: Page, second_page: Page, stack, new_user, sign_in,
+                                                           albums, console_errors) -> None:
+    console_errors.allow_failed_response(409, stack["ApiUrl"])  # version_conflict, seen by the second window
+    # GIVEN an album, and the same person signed in in two browser windows, both showing it
+    album = albums.create(Album="Conflict Original", Artist="Original Artist", Year=1990)
+    rank = album["Rank"]
+    user = new_user()
+    sign_in(page, user)
+    sign_in(second_page, user)
+    first_row, second_row = open_album(page, rank), open_album(second_page, rank)
+    # WHEN both start editing it; the first window renames it and saves
+    first_row.locator('[data-testid="edit-album"]').click()
+    second_row.locator('[data-testid="edit-album"]').click()
+    page.locator('[data-testid="edit-Album"]').fill("Renamed In Window One")
+    page.locator('[data-testid="save-album"]').click()
+    expect(page.locator("#dashboard-message")).to_contain_text(f"Saved album {rank}")
+    # AND the second window, still on the old version, changes the artist and saves
+    second_page.locator('[data-testid="edit-Artist"]').fill("Artist From Window Two")
+    second_page.locator('[data-testid="save-album"]').click()
+    # THEN the second window says someone else changed it and shows the current values
+    expect(second_page.locator("#dashboard-message")).to_contain_text("Someone else changed this album")
+    expect(second_page.locator("#dashboard-message")).to_have_attribute("data-kind", "error")
+    current = second_page.locator('[data-testid="row-message"] [data-testid="conflict-current"]')
+    expect(current.locator('strong[data-field="Album"]')).to_have_text("Renamed In Window One")
+    expect(current.locator('strong[data-field="Artist"]')).to_have_text("Original Artist")
+    expect(current.locator('strong[data-field="Year"]')).to_have_text("1990")
+    # AND keeps their own edit while taking the other window's title
+    expect(second_page.locator('[data-testid="edit-Artist"]')).to_have_value("Artist From Window Two")
+    expect(second_page.locator('[data-testid="edit-Album"]')).to_have_value("Renamed In Window One")
+    # WHEN they save again
+    second_page.locator('[data-testid="save-album"]').click()
+    # THEN it saves, with both changes
+    expect(second_page.locator("#dashboard-message")).to_contain_text(f"Saved album {rank}")
+    expect(second_row.locator('td[data-field="Artist"]')).to_have_text("Artist From Window Two")
+    expect(second_row.locator('td[data-field="Album"]')).to_have_text("Renamed In Window One")
+    saved = albums.get(rank)
+    assert (saved["Album"], saved["Artist"], saved["Year"], saved["version"]) == (
+        "Renamed In Window One", "Artist From Window Two", 1990, 3)
+
+
+def test_back_after_sign_out_shows_no_album_data(page: Page, site, new_user, sign_in) -> None:
+    # GIVEN a signed-in person who saw the albums, then went on to another page and signed out there
+    sign_in(page, new_user())
+    first_title = page.locator(f'{ROWS} td[data-field="Album"]').first.inner_text()
+    page.click("#add-album-link")
+    page.wait_for_url("**/add-album.html")
+    expect(page.locator("body")).to_have_attribute("data-auth", "ok")
+    page.click("#sign-out")
+    page.wait_for_url("**/signin.html")
+    # WHEN they press the browser's back button (the entry behind is the dashboard with albums)
+    page.go_back()
+    # THEN they end up on Sign in, and no album data is on the page
+    expect(page).to_have_url(SIGN_IN_URL)
+    expect(page.locator("#signin-form")).to_be_visible()
+    expect(page.locator(ROWS)).to_have_count(0)
+    expect(page.get_by_text(first_title)).to_have_count(0)
+    assert first_title not in page.content()
