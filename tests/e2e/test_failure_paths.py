@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -206,7 +207,36 @@ def test_edit_conflict_shows_current_values_and_retry_wins(page: Page, second_pa
         "Renamed In Window One", "Artist From Window Two", 1990, 3)
 
 
-def test_back_after_sign_out_shows_no_album_data(page: Page, site, new_user, sign_in) -> None:
+# Records, in this tab's sessionStorage, what each page held at the moment it was shown (pageshow also fires when the
+# back/forward cache restores a page, before the page's own handlers can redirect).
+SHOWN_PAGES_PROBE = """window.addEventListener('pageshow', (event) => {
+  const shown = JSON.parse(sessionStorage.getItem('e2e.shown') || '[]');
+  shown.push({page: location.pathname.split('/').pop(), restored: event.persisted,
+              rows: document.querySelectorAll('[data-testid="album-row"]').length,
+              albumText: document.getElementById('albums-body')?.textContent || ''});
+  sessionStorage.setItem('e2e.shown', JSON.stringify(shown));
+});"""
+
+
+@pytest.fixture
+def bfcache_page(browser_type, browser_type_launch_args, console_errors, api_calls) -> Iterator[Page]:
+    """A page in a Chromium with the back/forward cache ON, as in a person's browser (Playwright turns it off by
+    default, so `page` always reloads on back and never shows what a restored page would)."""
+    browser = browser_type.launch(**browser_type_launch_args, ignore_default_args=["--disable-back-forward-cache"])
+    try:
+        context = browser.new_context()
+        context.set_default_timeout(15_000)
+        console_errors.watch(context)
+        api_calls.watch(context)
+        yield context.new_page()
+    finally:
+        browser.close()
+
+
+@pytest.mark.parametrize("back_forward_cache", ["off", "on"])
+def test_back_after_sign_out_shows_no_album_data(request, site, new_user, sign_in, back_forward_cache: str) -> None:
+    page: Page = request.getfixturevalue("page" if back_forward_cache == "off" else "bfcache_page")
+    page.context.add_init_script(SHOWN_PAGES_PROBE)
     # GIVEN a signed-in person who saw the albums, then went on to another page and signed out there
     sign_in(page, new_user())
     first_title = page.locator(f'{ROWS} td[data-field="Album"]').first.inner_text()
@@ -215,11 +245,22 @@ def test_back_after_sign_out_shows_no_album_data(page: Page, site, new_user, sig
     expect(page.locator("body")).to_have_attribute("data-auth", "ok")
     page.click("#sign-out")
     page.wait_for_url("**/signin.html")
+    shown_before_back = len(page.evaluate("JSON.parse(sessionStorage.getItem('e2e.shown'))"))
     # WHEN they press the browser's back button (the entry behind is the dashboard with albums)
-    page.go_back()
+    if back_forward_cache == "on":
+        page.evaluate("history.back()")  # page.go_back() waits for load events a cache restore never fires
+    else:
+        page.go_back()
     # THEN they end up on Sign in, and no album data is on the page
     expect(page).to_have_url(SIGN_IN_URL)
     expect(page.locator("#signin-form")).to_be_visible()
     expect(page.locator(ROWS)).to_have_count(0)
     expect(page.get_by_text(first_title)).to_have_count(0)
     assert first_title not in page.content()
+    # AND if the dashboard was shown on the way back (a cache restore; a fresh load redirects before it is shown),
+    # it held no album at that moment
+    shown = page.evaluate("JSON.parse(sessionStorage.getItem('e2e.shown'))")[shown_before_back:]
+    back_on_dashboard = [entry for entry in shown if entry["page"] == "dashboard.html"]
+    assert all(entry["rows"] == 0 and first_title not in entry["albumText"] for entry in back_on_dashboard), shown
+    if back_forward_cache == "on":
+        assert any(entry["restored"] for entry in back_on_dashboard), f"not restored from the cache: {shown}"

@@ -1,0 +1,63 @@
+"""Journey 3: safety. Album text is data, never markup; the page sends no API call without the user's token (every
+test checks that through the autouse `api_calls` fixture, the full journey asserts it over all four methods); no
+page logs a console error (every test, through the autouse `console_errors` fixture)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Dialog, Page, expect
+
+pytestmark = pytest.mark.e2e
+
+PAYLOAD = "<img src=x onerror=alert(1)>"
+ROWS = 'tr[data-testid="album-row"]'
+
+
+def test_album_with_markup_in_its_name_is_shown_as_text(page: Page, site, new_user, sign_in, albums,
+                                                        api_calls) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: _record_and_dismiss(dialog, dialogs))
+    stray_images = []
+    page.on("request", lambda request: stray_images.append(request.url) if request.url.endswith("/x") else None)
+
+    # GIVEN a signed-in person on the Add album page
+    sign_in(page, new_user())
+    page.click("#add-album-link")
+    page.wait_for_url("**/add-album.html")
+    rank = albums.free_rank()
+    # WHEN they add an album whose title and artist are HTML with a script in an event handler
+    page.fill("#album-rank", str(rank))
+    page.fill("#album-title", PAYLOAD)
+    page.fill("#album-artist", PAYLOAD)
+    page.fill("#album-genre", "Rock")
+    page.fill("#album-year", "2000")
+    page.click("#album-submit")
+
+    # THEN the dashboard shows the album with exactly that text in its cells
+    row = page.locator(f'{ROWS}[data-rank="{rank}"]')
+    expect(row).to_be_visible()
+    expect(row.locator('td[data-field="Album"]')).to_have_text(PAYLOAD)
+    assert row.locator('td[data-field="Album"]').evaluate("cell => cell.textContent") == PAYLOAD
+    assert row.locator('td[data-field="Artist"]').evaluate("cell => cell.textContent") == PAYLOAD
+    expect(page.locator("#dashboard-message")).to_contain_text(PAYLOAD)
+    # AND in the edit field and the delete question, where it is also just text
+    row.locator('[data-testid="edit-album"]').click()
+    expect(page.locator('[data-testid="edit-Album"]')).to_have_value(PAYLOAD)
+    page.locator('[data-testid="cancel-edit"]').click()
+    row.locator('[data-testid="delete-album"]').click()
+    expect(page.locator("#delete-dialog-text")).to_contain_text(PAYLOAD)
+    page.click("#delete-cancel")
+    expect(page.locator("#delete-dialog")).to_be_hidden()
+    expect(row).to_be_visible()
+    # AND no <img> element was created anywhere in the page, no image "x" was requested, no alert ran
+    expect(page.locator("img")).to_have_count(0)
+    assert page.evaluate("document.querySelectorAll('#albums-table img, #dashboard-message img').length") == 0
+    assert stray_images == []
+    assert dialogs == []
+    # (the autouse console check also fails the test if CSP had to refuse an inline handler)
+    assert api_calls.methods() == {"GET", "POST"} and api_calls.without_token == []
+
+
+def _record_and_dismiss(dialog: Dialog, seen: list[str]) -> None:
+    seen.append(f"{dialog.type}: {dialog.message}")
+    dialog.dismiss()
