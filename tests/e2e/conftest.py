@@ -1,8 +1,10 @@
 """Browser-test fixtures: the system Chromium, the running stack's outputs, console-error policing, fresh users.
 
 Every test gets Playwright's `page`/`context` (pytest-playwright) launched with the Chromium below; any console error
-or uncaught page exception in that context fails the test (see `console_errors`). Screenshots and traces of failing
-tests land in the git-ignored `test-results/`.
+or uncaught page exception in that context fails the test (see `console_errors`), and so does any request to ApiUrl
+without a raw Cognito ID token in Authorization (see `api_calls`; CORS preflights excepted). `second_page` is another
+policed window; `albums` sets up / checks albums through the API and DynamoDB and deletes them afterwards.
+Screenshots and traces of failing tests land in the git-ignored `test-results/`; the summary prints the wall time.
 """
 
 from __future__ import annotations
