@@ -44,7 +44,7 @@ class Emulator:
         for path in dirs.values():
             path.mkdir(parents=True, exist_ok=True)
         return {
-            **os.environ,
+            **_inherited_environment(),
             "BIND_HOST": self.host,
             "GATEWAY_PORT": str(self.port),
             "MINISTACK_HOST": self.host,
@@ -112,6 +112,15 @@ class Emulator:
             raise StackError(f"MiniStack (pid {pid}) did not stop in {wait_seconds:.0f}s; see {self.log_file}")
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+# MiniStack passes its environment on to the Lambda workers: keep the developer's AWS credentials, profile and log
+# settings out of them, so a function behaves the same here as on AWS.
+_INHERITED = ("PATH", "HOME", "LANG", "TZ", "SYSTEMROOT", "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+def _inherited_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k in _INHERITED or k.startswith("LC_")}
 
 
 def _alive(pid: int) -> bool:

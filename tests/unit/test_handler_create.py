@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from albums.handlers import create
-from albums.table import DIRECTORY_RANK
+from albums.table import DIRECTORY_RANK, rank_bucket
 
 from .factory import CALLER, album_body, call
 
@@ -29,7 +29,7 @@ def test_create_records_the_bucket_in_the_directory(table):
     call(create.handler, "POST", body=album_body(7))
 
     directory = table.get_item(Key={"Rank": DIRECTORY_RANK})["Item"]
-    assert directory["buckets"] == {123, 0}
+    assert directory["buckets"] == {rank_bucket(123_456), rank_bucket(7)}
     assert "RankBucket" not in directory
 
 

@@ -63,10 +63,11 @@ def test_table_definition_creates_the_table_and_index(table):
 def test_stored_item_adds_the_rank_bucket_and_maps_back():
     album = domain.Album(123_456, "T", "A", "G", 2000, 3, "c", "u", "cb", "ub")
     item = albums_table.album_item(album)
-    assert item["RankBucket"] == 123 == albums_table.rank_bucket(123_456)
+    assert item["RankBucket"] == 123_456 // albums_table.BUCKET_SIZE == albums_table.rank_bucket(123_456)
     assert albums_table.album_from_item(item) == album
-    assert albums_table.rank_bucket(999) == 0 and albums_table.rank_bucket(1000) == 1
-    assert albums_table.rank_bucket(1_000_000) == 1000
+    size = albums_table.BUCKET_SIZE
+    assert albums_table.rank_bucket(size - 1) == 0 and albums_table.rank_bucket(size) == 1
+    assert albums_table.rank_bucket(1_000_000) == 1_000_000 // size
 
 
 def test_seed_albums_writes_items_buckets_and_directory(table):
@@ -75,9 +76,10 @@ def test_seed_albums_writes_items_buckets_and_directory(table):
     written = albums_table.seed_albums(table, rows)
 
     assert written == 4
-    assert table.get_item(Key={"Rank": 0})["Item"]["buckets"] == {0, 1, 999}
+    used = {albums_table.rank_bucket(r) for r in (1, 2, 1500, 999_999)}
+    assert table.get_item(Key={"Rank": 0})["Item"]["buckets"] == used
     item = table.get_item(Key={"Rank": 1500})["Item"]
-    assert (item["RankBucket"], item["version"], item["createdBy"]) == (1, 1, "seed")
+    assert (item["RankBucket"], item["version"], item["createdBy"]) == (albums_table.rank_bucket(1500), 1, "seed")
 
 
 def test_seed_albums_validates_everything_before_writing(table):
@@ -95,4 +97,4 @@ def test_seed_in_chunks_records_every_bucket(table):
 
     albums = [domain.NewAlbum(rank, "T", "A", "G", 1999) for rank in range(1, 5001, 250)]
     assert AlbumRepository(table).put_many(albums, chunk_size=3) == 20
-    assert table.get_item(Key={"Rank": 0})["Item"]["buckets"] == {0, 1, 2, 3, 4}
+    assert table.get_item(Key={"Rank": 0})["Item"]["buckets"] == {albums_table.rank_bucket(a.rank) for a in albums}
