@@ -74,8 +74,11 @@ class Emulator:
         return pid if _alive(pid) else None
 
     def start(self, wait_seconds: float = 30.0) -> bool:
-        """Start unless already healthy. Returns True when this call started it."""
+        """Start unless already running. Returns True when this call started it."""
         if self.healthy():
+            if self.pid() is None:  # never deploy into somebody else's emulator (another clone, another STACK_DIR)
+                raise StackError(f"port {self.port} is already served by something that is not the MiniStack of "
+                                 f"{self.stack_dir}: stop it, or choose another port (make up PORT=4577)")
             return False
         self.stack_dir.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "hypercorn", "ministack.app:app", "--bind", f"{self.host}:{self.port}",
