@@ -33,7 +33,9 @@ FUNCTIONS = (
              ("dynamodb:Query",)),
     Function("POST", "albums-create", "albums.handlers.create.handler", ("dynamodb:PutItem", "dynamodb:UpdateItem")),
     Function("PUT", "albums-update", "albums.handlers.update.handler", ("dynamodb:UpdateItem", "dynamodb:GetItem")),
-    Function("DELETE", "albums-delete", "albums.handlers.delete.handler", ("dynamodb:DeleteItem", "dynamodb:GetItem")),
+    # UpdateItem: create and delete keep the per-bucket album counts on the directory item.
+    Function("DELETE", "albums-delete", "albums.handlers.delete.handler",
+             ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem")),
 )
 
 LAMBDA_RUNTIME = "python3.12"

@@ -1,6 +1,7 @@
-"""All DynamoDB access for albums: conditional writes, the bucket directory, bucketed pagination, page tokens.
+"""All DynamoDB access for albums: conditional writes, the bucket counts, bucketed pagination, page tokens.
 
-Retries of throttling and transient errors are botocore's job (standard retry mode, see RETRY_CONFIG), not ours.
+Retries of throttling and transient errors are botocore's job (standard retry mode, see RETRY_CONFIG), not ours;
+lowering a bucket count is the one call botocore must not retry (see AlbumRepository._uncount).
 """
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import islice
@@ -18,7 +21,7 @@ import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from albums.domain import (
     RANK_MAX,
@@ -34,11 +37,12 @@ from albums.domain import (
     validate_new_album,
 )
 from albums.table import (
-    DIRECTORY_BUCKETS_ATTRIBUTE,
     DIRECTORY_RANK,
     GSI_NAME,
     album_from_item,
     album_item,
+    bucket_count_attribute,
+    occupied_buckets,
     rank_bucket,
 )
 
@@ -46,9 +50,13 @@ from albums.table import (
 # connection errors with jittered exponential backoff. Four attempts keep the worst case (~7 s of backoff) well
 # inside API Gateway's 29 s; tight timeouts turn a hung connection into a retry instead of a stuck request.
 RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 4}, connect_timeout=2, read_timeout=5)
+_UNCOUNT = "ADD #count :minus_one"  # the one UpdateExpression botocore must never retry (see _single_attempt)
+_SINGLE_ATTEMPT = "albums_single_attempt"
+_COUNTS_PER_UPDATE = 100  # bucket ADDs per UpdateItem: keeps the update expression well under DynamoDB's 4 KB
 SEED_CALLER = "seed"  # createdBy/updatedBy of seeded albums
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _BAD_TOKEN = "is not a valid pagination token (pass back the nextToken of the previous page unchanged)"
+logger = logging.getLogger("albums")
 
 
 @functools.cache
@@ -112,7 +120,8 @@ class AlbumRepository:
         """Up to `limit` albums in ascending Rank after the token's position; next_token is None exactly at the end.
 
         Reads the current bucket's GSI partition asking for one album more than still fits, which tells whether a
-        next page exists; when a bucket runs out, the directory item names the next occupied buckets.
+        next page exists; when a bucket runs out, one read of the directory item names the later buckets counted
+        above 0, so empty buckets (however many albums they once held) cost no query.
         """
         bucket, after = (0, DIRECTORY_RANK) if next_token is None else decode_page_token(next_token)
         albums: list[Album] = []
@@ -150,22 +159,31 @@ class AlbumRepository:
 
     def _occupied_buckets_after(self, bucket: int) -> list[int]:
         directory = self._table.get_item(Key={"Rank": DIRECTORY_RANK}, ConsistentRead=True).get("Item", {})
-        return sorted(b for b in map(int, directory.get(DIRECTORY_BUCKETS_ATTRIBUTE, ())) if b > bucket)
+        return [later for later in occupied_buckets(directory) if later > bucket]
 
     # --- writes --------------------------------------------------------------------------------------------------
 
     def create(self, new: NewAlbum, caller: str) -> Album:
-        """Stores a new album at version 1; RankTaken if the rank is in use (a conditional put, no read first)."""
+        """Stores a new album at version 1; RankTaken if the rank is in use (a conditional put, no read first).
+
+        Invariant of the bucket counts: a count is never below the number of albums in its bucket, because a listing
+        skips buckets counted 0 and a count too low would hide albums (too high only costs one empty query). So the
+        count goes up BEFORE the put can write the album, and comes down again only when no attempt of the put can
+        have written it; delete lowers it only AFTER the album is gone. A crash between two steps leaves it high.
+        """
         album = self._stamped(new, caller)
-        # The directory learns the bucket BEFORE the album exists, so a listing can never miss an occupied bucket.
-        self._record_buckets({rank_bucket(new.rank)})
+        bucket = rank_bucket(new.rank)
+        self._count_albums(Counter({bucket: 1}))
         try:
-            self._table.put_item(
+            response = self._table.put_item(
                 Item=album_item(album),
                 ConditionExpression=Attr("Rank").not_exists(),
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
+            # A 4xx (condition failed, throttled, invalid) proves that the last attempt wrote nothing.
+            refused = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500) < 500
+            self._settle_count(bucket, _retries(error.response) + (0 if refused else 1))
             if not _is_condition_failure(error):
                 raise
             # botocore retries a put whose response was lost although DynamoDB applied it; the retry then finds
@@ -173,6 +191,11 @@ class AlbumRepository:
             if _old_album(error) == album:
                 return album
             raise RankTaken(new.rank) from None
+        except Exception:
+            # No answer at all (connection errors, timeouts): every attempt botocore made may have written.
+            self._settle_count(bucket, RETRY_CONFIG.retries["total_max_attempts"])
+            raise
+        self._settle_count(bucket, _retries(response) + 1)
         return album
 
     def update(self, rank: int, changes: AlbumChanges, caller: str) -> Album:
@@ -209,8 +232,8 @@ class AlbumRepository:
         return album_from_item(response["Attributes"])
 
     def delete(self, rank: int, expected_version: int | None = None) -> None:
-        """Deletes the album (only at expected_version, if given). Its bucket stays in the directory on purpose:
-        a stale bucket costs one empty query, a missing one would hide albums."""
+        """Deletes the album (only at expected_version, if given), then lowers its bucket's count: only after the
+        album is gone, and only when this call deleted it (see create for the invariant)."""
         condition = "attribute_exists(#rank)"
         extra: dict[str, Any] = {}
         if expected_version is not None:
@@ -228,13 +251,15 @@ class AlbumRepository:
             if not _is_condition_failure(error):
                 raise
             raise (AlbumNotFound(rank) if expected_version is None else self._conflict(rank, error)) from None
+        self._uncount(rank_bucket(rank))
 
     def put_many(self, albums: Iterable[NewAlbum], *, caller: str = SEED_CALLER, chunk_size: int = 1000) -> int:
-        """Bulk write (batch_write_item; overwrites same ranks at version 1), keeping the directory complete."""
+        """Bulk write (batch_write_item; overwrites same ranks at version 1). Each chunk's albums are counted in
+        their buckets before the chunk is written; an overwritten rank is counted twice, which is safe (too high)."""
         written = 0
         iterator = iter(albums)
         while chunk := list(islice(iterator, chunk_size)):
-            self._record_buckets({rank_bucket(new.rank) for new in chunk})
+            self._count_albums(Counter(rank_bucket(new.rank) for new in chunk))
             with self._table.batch_writer(overwrite_by_pkeys=["Rank"]) as batch:
                 for new in chunk:
                     batch.put_item(Item=album_item(self._stamped(new, caller)))
@@ -245,13 +270,45 @@ class AlbumRepository:
         now = self._clock()
         return Album(new.rank, new.title, new.artist, new.genre, new.year, 1, now, now, caller, caller)
 
-    def _record_buckets(self, buckets: set[int]) -> None:
-        self._table.update_item(
-            Key={"Rank": DIRECTORY_RANK},
-            UpdateExpression="ADD #buckets :buckets",
-            ExpressionAttributeNames={"#buckets": DIRECTORY_BUCKETS_ATTRIBUTE},
-            ExpressionAttributeValues={":buckets": buckets},
-        )
+    def _count_albums(self, added: Counter[int]) -> None:
+        """Raises bucket counts with atomic ADDs on the directory item. botocore may retry these (a retry of an
+        applied ADD counts twice: too high, which is safe)."""
+        buckets = sorted(added)
+        for start in range(0, len(buckets), _COUNTS_PER_UPDATE):
+            group = buckets[start : start + _COUNTS_PER_UPDATE]
+            self._table.update_item(
+                Key={"Rank": DIRECTORY_RANK},
+                UpdateExpression="ADD " + ", ".join(f"#b{bucket} :b{bucket}" for bucket in group),
+                ExpressionAttributeNames={f"#b{bucket}": bucket_count_attribute(bucket) for bucket in group},
+                ExpressionAttributeValues={f":b{bucket}": added[bucket] for bucket in group},
+            )
+
+    def _settle_count(self, bucket: int, may_have_written: int) -> None:
+        """create counted its album once in advance; make that the number of put attempts that may have written it.
+
+        Usually 1 (nothing to do) or 0 (the only attempt was refused: uncount). After botocore retried the put, an
+        earlier attempt whose answer was lost may have written the album, and if someone deleted it (uncounting it)
+        before the retry, the retry writes it again: each such attempt is counted, so the count stays high enough.
+        """
+        if may_have_written == 0:
+            self._uncount(bucket)
+        elif may_have_written > 1:
+            self._count_albums(Counter({bucket: may_have_written - 1}))
+
+    def _uncount(self, bucket: int) -> None:
+        """Lowers a bucket count by one, in exactly one attempt: a retried ADD whose first attempt was applied would
+        subtract twice, and a count too low hides albums. A failure leaves the count high (safe), so it is logged,
+        not raised: the album is deleted, or the create's answer (409, 500) is already decided."""
+        _single_attempt(self._table.meta.client)
+        try:
+            self._table.update_item(
+                Key={"Rank": DIRECTORY_RANK},
+                UpdateExpression=_UNCOUNT,
+                ExpressionAttributeNames={"#count": bucket_count_attribute(bucket)},
+                ExpressionAttributeValues={":minus_one": -1},
+            )
+        except (ClientError, BotoCoreError):
+            logger.warning("bucket %d count not lowered (it stays an upper bound)", bucket, exc_info=True)
 
     def _conflict(self, rank: int, error: ClientError) -> AlbumError:
         """A failed `exists AND version = expected` condition: which half failed?"""
@@ -259,6 +316,38 @@ class AlbumRepository:
         if current is None:
             current = self._find(rank)
         return AlbumNotFound(rank) if current is None else VersionConflict(current)
+
+
+class _NotRetried(BotoCoreError):
+    fmt = "An attempt to lower a bucket count failed; it is not retried: {reason}"
+
+
+def _single_attempt(client: Any) -> None:
+    """Makes botocore try an `_UNCOUNT` update only once, on the table's own client (same credentials, endpoint).
+
+    Idempotent. The request is marked while its parameters are built; after a failed attempt of a marked request,
+    the operation's own needs-retry hook (which runs before botocore's retry handler for the whole service) raises
+    instead of letting that handler schedule a retry.
+    """
+
+    def mark(params: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if params.get("UpdateExpression") == _UNCOUNT:
+            context[_SINGLE_ATTEMPT] = True
+
+    def refuse_retry(request_dict: Mapping[str, Any], response: Any, caught_exception: Any, **_: Any) -> None:
+        if request_dict.get("context", {}).get(_SINGLE_ATTEMPT):
+            status = response[0].status_code if response is not None else None
+            if caught_exception is not None or status is None or status >= 300:
+                raise _NotRetried(reason=caught_exception or f"HTTP {status}")
+
+    events = client.meta.events
+    events.register("before-parameter-build.dynamodb.UpdateItem", mark, unique_id="albums-single-attempt-mark")
+    events.register_first("needs-retry.dynamodb.UpdateItem", refuse_retry, unique_id="albums-single-attempt-retry")
+
+
+def _retries(response: Mapping[str, Any]) -> int:
+    """How many times botocore retried the call that produced this response (or error response)."""
+    return int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
 
 
 def _is_condition_failure(error: ClientError) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from albums.handlers import create
-from albums.table import DIRECTORY_RANK, rank_bucket
+from albums.table import DIRECTORY_RANK, bucket_count_attribute, rank_bucket
 
 from .factory import CALLER, album_body, call
 
@@ -24,12 +24,12 @@ def test_created_album_is_returned_with_version_1_and_audit_fields(table):
     assert stored["RankBucket"] == 0 and stored["Album"] == "Kind of Blue"
 
 
-def test_create_records_the_bucket_in_the_directory(table):
-    call(create.handler, "POST", body=album_body(123_456))
-    call(create.handler, "POST", body=album_body(7))
+def test_create_counts_the_album_in_its_bucket(table):
+    for rank in (123_456, 7, 8):
+        assert call(create.handler, "POST", body=album_body(rank))[0] == 201
 
     directory = table.get_item(Key={"Rank": DIRECTORY_RANK})["Item"]
-    assert directory["buckets"] == {rank_bucket(123_456), rank_bucket(7)}
+    assert directory == {"Rank": 0, bucket_count_attribute(rank_bucket(123_456)): 1, bucket_count_attribute(0): 2}
     assert "RankBucket" not in directory
 
 
@@ -41,6 +41,8 @@ def test_a_taken_rank_is_409_rank_taken_and_the_first_album_is_kept(table):
     assert status == 409
     assert body["error"]["code"] == "rank_taken"
     assert table.get_item(Key={"Rank": 5})["Item"]["Album"] == "First"
+    # the loser counted its album in advance and took it back: the count is exact, not merely an upper bound
+    assert table.get_item(Key={"Rank": DIRECTORY_RANK})["Item"][bucket_count_attribute(0)] == 1
 
 
 @pytest.mark.parametrize(

@@ -76,8 +76,8 @@ def test_seed_albums_writes_items_buckets_and_directory(table):
     written = albums_table.seed_albums(table, rows)
 
     assert written == 4
-    used = {albums_table.rank_bucket(r) for r in (1, 2, 1500, 999_999)}
-    assert table.get_item(Key={"Rank": 0})["Item"]["buckets"] == used
+    counts = {f"b{albums_table.rank_bucket(r)}": n for r, n in ((1, 2), (1500, 1), (999_999, 1))}
+    assert table.get_item(Key={"Rank": 0})["Item"] == {"Rank": 0, **counts}
     item = table.get_item(Key={"Rank": 1500})["Item"]
     assert (item["RankBucket"], item["version"], item["createdBy"]) == (albums_table.rank_bucket(1500), 1, "seed")
 
@@ -92,9 +92,38 @@ def test_seed_albums_validates_everything_before_writing(table):
     assert table.scan()["Items"] == []
 
 
-def test_seed_in_chunks_records_every_bucket(table):
+def test_seed_in_chunks_counts_every_bucket(table):
     from albums.repository import AlbumRepository
 
-    albums = [domain.NewAlbum(rank, "T", "A", "G", 1999) for rank in range(1, 5001, 250)]
-    assert AlbumRepository(table).put_many(albums, chunk_size=3) == 20
-    assert table.get_item(Key={"Rank": 0})["Item"]["buckets"] == {albums_table.rank_bucket(a.rank) for a in albums}
+    albums = [domain.NewAlbum(rank, "T", "A", "G", 1999) for rank in [*range(1, 5001, 250), 2, 3]]
+    assert AlbumRepository(table).put_many(albums, chunk_size=3) == 22
+    directory = table.get_item(Key={"Rank": 0})["Item"]
+    assert directory == {"Rank": 0, "b0": 3, **{f"b{bucket}": 1 for bucket in range(1, 20)}}
+    assert albums_table.occupied_buckets(directory) == list(range(20))
+
+
+def test_counts_of_many_buckets_are_split_into_small_updates(table, monkeypatch):
+    from albums.repository import AlbumRepository
+
+    repo = AlbumRepository(table)
+    expressions: list[str] = []
+    real = table.update_item
+
+    def spy(**kwargs):
+        expressions.append(kwargs["UpdateExpression"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(table, "update_item", spy)
+    albums = [domain.NewAlbum(rank, "T", "A", "G", 1999) for rank in range(1, 1_000_000, 2_000)]  # 500 buckets
+
+    assert repo.put_many(albums) == 500
+
+    assert len(expressions) > 1 and max(map(len, expressions)) < 4096  # DynamoDB's limit for an expression
+    directory = table.get_item(Key={"Rank": 0})["Item"]
+    assert albums_table.occupied_buckets(directory) == [albums_table.rank_bucket(a.rank) for a in albums]
+
+
+def test_occupied_buckets_reads_only_positive_counts():
+    directory = {"Rank": 0, "b12": 1, "b3": 2, "b4": 0, "b5": -1, "buckets": {7}, "bx": 1, "b": 1}
+    assert albums_table.occupied_buckets(directory) == [3, 12]
+    assert albums_table.bucket_count_attribute(12) == "b12"
