@@ -167,6 +167,34 @@ def test_invalid_year_shows_a_field_error_and_creates_nothing(page: Page, site, 
     assert albums.get(rank) is None
 
 
+def test_the_api_is_the_judge_when_the_page_hints_are_bypassed(page: Page, site, stack, new_user, sign_in, albums,
+                                                               console_errors) -> None:
+    console_errors.allow_failed_response(400, stack["ApiUrl"])  # the API's validation_error, shown in the form
+    # GIVEN a signed-in person on the Add album page whose browser does not enforce the form's hints
+    # (an old page, a script, devtools): the API must still refuse the album and the page must say why
+    sign_in(page, new_user())
+    page.click("#add-album-link")
+    page.wait_for_url("**/add-album.html")
+    page.locator("form").evaluate("form => { form.noValidate = true; }")
+    page.locator("#album-year").evaluate("input => { input.removeAttribute('max'); input.removeAttribute('min'); }")
+    rank = albums.free_rank()
+    # WHEN they submit a Year far in the future
+    page.fill("#album-rank", str(rank))
+    page.fill("#album-title", "From The Future")
+    page.fill("#album-artist", "Nobody Yet")
+    page.fill("#album-genre", "Rock")
+    page.fill("#album-year", "2999")
+    with page.expect_response(lambda r: r.url.startswith(stack["ApiUrl"]) and r.request.method == "POST") as answer:
+        page.click("#album-submit")
+    # THEN the API answered 400 naming Year, and the page shows that error next to the Year field
+    assert answer.value.status == 400
+    assert "Year" in answer.value.json()["error"]["fields"]
+    expect(page.locator("#album-year-error")).not_to_have_text("")
+    expect(page).to_have_url(re.compile(r"/add-album\.html$"))
+    # AND nothing was created
+    assert albums.get(rank) is None
+
+
 def test_edit_conflict_shows_current_values_and_retry_wins(page: Page, second_page: Page, stack, new_user, sign_in,
                                                            albums, console_errors) -> None:
     console_errors.allow_failed_response(409, stack["ApiUrl"])  # version_conflict, seen by the second window
