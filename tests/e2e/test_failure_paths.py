@@ -116,6 +116,11 @@ def test_unconfirmed_user_signing_in_is_sent_to_verify(page: Page, site, stack, 
     expect(page.locator(ROWS).first).to_be_visible()
 
 
+def fill_album_form(page: Page, rank: int, title: str, artist: str, genre: str, year: str) -> None:
+    for field, value in (("rank", str(rank)), ("title", title), ("artist", artist), ("genre", genre), ("year", year)):
+        page.fill(f"#album-{field}", value)
+
+
 def test_duplicate_rank_is_refused_and_overwrites_nothing(page: Page, site, stack, new_user, sign_in, albums,
                                                           console_errors) -> None:
     console_errors.allow_failed_response(409, stack["ApiUrl"])  # rank_taken
@@ -126,11 +131,7 @@ def test_duplicate_rank_is_refused_and_overwrites_nothing(page: Page, site, stac
     page.click("#add-album-link")
     page.wait_for_url("**/add-album.html")
     # WHEN they add another album at the same Rank
-    page.fill("#album-rank", str(rank))
-    page.fill("#album-title", "Trying To Take It")
-    page.fill("#album-artist", "Second Artist")
-    page.fill("#album-genre", "Pop")
-    page.fill("#album-year", "2010")
+    fill_album_form(page, rank, "Trying To Take It", "Second Artist", "Pop", "2010")
     page.click("#album-submit")
     # THEN the Rank field says it is taken, the form stays filled in, and they stay on the page
     expect(page.locator("#album-rank-error")).to_have_text(f"Rank {rank} is already taken by another album.")
@@ -149,11 +150,7 @@ def test_invalid_year_shows_a_field_error_and_creates_nothing(page: Page, site, 
     page.wait_for_url("**/add-album.html")
     rank = albums.free_rank()
     # WHEN they enter a Year before 1900
-    page.fill("#album-rank", str(rank))
-    page.fill("#album-title", "Too Early")
-    page.fill("#album-artist", "Nobody")
-    page.fill("#album-genre", "Rock")
-    page.fill("#album-year", "1850")
+    fill_album_form(page, rank, "Too Early", "Nobody", "Rock", "1850")
     page.click("#album-submit")
     # THEN the Year field (only) shows an error next to it and the form says what to do
     expect(page.locator("#album-year-error")).to_contain_text("1900")
@@ -179,11 +176,7 @@ def test_the_api_is_the_judge_when_the_page_hints_are_bypassed(page: Page, site,
     page.locator("#album-year").evaluate("input => { input.removeAttribute('max'); input.removeAttribute('min'); }")
     rank = albums.free_rank()
     # WHEN they submit a Year far in the future
-    page.fill("#album-rank", str(rank))
-    page.fill("#album-title", "From The Future")
-    page.fill("#album-artist", "Nobody Yet")
-    page.fill("#album-genre", "Rock")
-    page.fill("#album-year", "2999")
+    fill_album_form(page, rank, "From The Future", "Nobody Yet", "Rock", "2999")
     with page.expect_response(lambda r: r.url.startswith(stack["ApiUrl"]) and r.request.method == "POST") as answer:
         page.click("#album-submit")
     # THEN the API answered 400 naming Year, and the page shows that error next to the Year field
