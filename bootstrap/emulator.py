@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -81,6 +82,9 @@ class Emulator:
                                  f"{self.stack_dir}: stop it, or choose another port (make up PORT=4577)")
             return False
         self.stack_dir.mkdir(parents=True, exist_ok=True)
+        # MiniStack leaves its Lambda workers' unpacked code in TMPDIR at shutdown; a new start never reuses it.
+        for leftover in (self.stack_dir / "tmp").glob("ministack-lambda-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
         command = [sys.executable, "-m", "hypercorn", "ministack.app:app", "--bind", f"{self.host}:{self.port}",
                    "--keep-alive", "75"]
         with self.log_file.open("ab") as log:
