@@ -7,8 +7,6 @@ import pytest
 
 from tests.support import Api, StackNotRunning, User, confirmed_user, outputs
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="session")
 def stack() -> dict:

@@ -1,5 +1,7 @@
 """Every method is behind the Cognito authorizer, and every answer (errors too) is readable cross-origin."""
 
+import base64
+
 import pytest
 import requests
 
@@ -48,3 +50,17 @@ def test_errors_from_the_function_carry_cors(api: Api) -> None:
         assert 400 <= response.status_code < 500
         assert_cors(response)
         assert response.json()["error"]["code"]
+
+
+def test_token_signed_by_another_key_is_refused(anonymous: Api, user) -> None:
+    """Same header (kid) and claims as a real ID token, but signed with a key that is not the pool's."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    header, payload, _ = user.id_token.split(".")
+    foreign_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    signature = foreign_key.sign(f"{header}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    forged = f"{header}.{payload}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+    response = anonymous.http.get(anonymous.url, headers={"Authorization": forged}, timeout=30)
+    assert response.status_code == 401
+    assert_cors(response)
