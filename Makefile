@@ -9,9 +9,21 @@ TARGET ?= local
 # `make test` runs against its own stack (own port and state), so tests never touch the albums you are editing.
 TEST_PORT ?= 4599
 TEST_STACK_DIR ?= $(CURDIR)/.stack-test
-TEST_ENV := PORT=$(TEST_PORT) STACK_DIR=$(TEST_STACK_DIR)
 PYTEST := $(PY) -m pytest
 CHROMIUM ?= /usr/lib/chromium/chromium
+# STACK=embedded (default: MiniStack as a local process, managed here) | docker | localstack (docker-compose.yml).
+STACK ?= embedded
+ifneq ($(STACK),embedded)
+  TARGET := $(STACK)
+  COMPOSE_UP = docker compose $(if $(filter localstack,$(STACK)),--profile localstack) up -d --wait \
+               $(if $(filter localstack,$(STACK)),localstack,ministack) &&
+  # A container stack is one shared stack: the tests use it (and its port) rather than a test stack of their own.
+  TEST_PORT := $(PORT)
+  TEST_STACK_DIR := $(CURDIR)/.stack-$(STACK)-state
+  STOP := docker compose stop
+endif
+TEST_ENV := PORT=$(TEST_PORT) STACK_DIR=$(TEST_STACK_DIR)
+STOP ?= $(PY) -m bootstrap down
 
 export PORT STACK_DIR
 
@@ -34,10 +46,10 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.installed ## Create .venv and node_modules from the pinned versions
 
 up: install ## Start MiniStack, deploy the stack, seed the albums, print the URLs
-	@$(PY) -m bootstrap up --target $(TARGET)
+	@$(COMPOSE_UP) $(PY) -m bootstrap up --target $(TARGET)
 
 down: ## Stop MiniStack gracefully (state is kept for the next `make up`)
-	@$(PY) -m bootstrap down
+	@$(STOP)
 
 reset: ## Stop MiniStack and wipe local state (users, albums, everything)
 	@$(PY) -m bootstrap reset
@@ -58,11 +70,12 @@ chromium: ## Install Debian's Chromium for the browser tests when missing (as ro
 	else echo "note: no system Chromium and not root: e2e uses Playwright's own browser (or set CHROMIUM_PATH)"; fi
 
 test-stack: install
-	@$(TEST_ENV) $(PY) -m bootstrap up > $(TEST_STACK_DIR).log 2>&1 || { cat $(TEST_STACK_DIR).log; exit 1; }
+	@$(COMPOSE_UP) $(TEST_ENV) $(PY) -m bootstrap up --target $(TARGET) > $(TEST_STACK_DIR).log 2>&1 || \
+	  { cat $(TEST_STACK_DIR).log; exit 1; }
 	@echo "test stack up on port $(TEST_PORT) ($(TEST_STACK_DIR))"
 
 test-stack-down:
-	@$(TEST_ENV) $(PY) -m bootstrap down
+	@$(TEST_ENV) $(STOP)
 
 test: install chromium ## Everything: lint, unit, integration, e2e and Postman/newman on a fresh test stack
 	@$(MAKE) --no-print-directory lint

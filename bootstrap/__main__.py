@@ -29,7 +29,7 @@ def up(target: Target) -> None:
         started = emulator_for(target).start()
         print(f"MiniStack {'started' if started else 'already running'} at {target.endpoint}")
     elif target.local and not _reachable(target):
-        raise StackError(f"nothing answers at {target.endpoint}: start LocalStack first (docker compose up -d)")
+        raise StackError(f"nothing answers at {target.endpoint}: start it first (make up STACK={target.name})")
     outputs, report = stack.deploy(target)
     seeded = stack.seed(target)
     print(f"Deployed to {target.name} in {time.monotonic() - began:.1f}s "
@@ -87,7 +87,7 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bootstrap", description=__doc__)
     parser.add_argument("command", choices=COMMANDS)
-    parser.add_argument("--target", default="local", choices=["local", "localstack", "aws"])
+    parser.add_argument("--target", default="local", choices=["local", "docker", "localstack", "aws"])
     args = parser.parse_args(argv)
     target = resolve(args.target)
     try:

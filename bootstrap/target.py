@@ -17,7 +17,7 @@ _EMULATOR_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "
 
 @dataclass(frozen=True)
 class Target:
-    name: str  # local | localstack | aws
+    name: str  # local | docker | localstack | aws
     region: str
     endpoint: str | None  # None on AWS
     stack_dir: Path
@@ -53,7 +53,7 @@ class Target:
         return f"http://{bucket}.s3-website-{self.region}.amazonaws.com/"
 
     def mailbox_url(self) -> str | None:
-        return f"{self.endpoint}/_ministack/ses/messages" if self.name == "local" else None
+        return f"{self.endpoint}/_ministack/ses/messages" if self.name in {"local", "docker"} else None
 
 
 def stack_dir() -> Path:
@@ -68,9 +68,11 @@ def resolve(name: str) -> Target:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     if name == "local":
         return Target("local", region, f"http://127.0.0.1:{port()}", stack_dir())
+    if name == "docker":  # MiniStack in a container (docker-compose.yml): started by compose, not by us
+        return Target("docker", region, f"http://127.0.0.1:{port()}", stack_dir())
     if name == "localstack":
         return Target("localstack", region, os.environ.get("LOCALSTACK_ENDPOINT", "http://127.0.0.1:4566"),
                       stack_dir())
     if name == "aws":
         return Target("aws", region, None, stack_dir())
-    raise ValueError(f"unknown target {name!r}: choose local, localstack or aws")
+    raise ValueError(f"unknown target {name!r}: choose local, docker, localstack or aws")
