@@ -13,6 +13,10 @@ from botocore.config import Config
 ROOT = Path(__file__).resolve().parent.parent
 # Emulators accept any credentials; set these only when the caller has none, so a real profile is never overridden.
 _EMULATOR_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+# S3 website endpoints are "s3-website-<region>" only in the nine oldest regions; every later region (us-east-2,
+# eu-central-1, ...) has only "s3-website.<region>" (AWS general reference, "Amazon S3 website endpoints").
+_DASH_WEBSITE_REGIONS = frozenset({"us-east-1", "us-west-1", "us-west-2", "eu-west-1", "ap-northeast-1",
+                                   "ap-southeast-1", "ap-southeast-2", "sa-east-1", "us-gov-west-1"})
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,8 @@ class Target:
         # Emulators store the website configuration but do not serve it: open the page by path.
         if self.local:
             return f"{self.endpoint}/{bucket}/index.html"
-        return f"http://{bucket}.s3-website-{self.region}.amazonaws.com/"
+        separator = "-" if self.region in _DASH_WEBSITE_REGIONS else "."
+        return f"http://{bucket}.s3-website{separator}{self.region}.amazonaws.com/"
 
     def mailbox_url(self) -> str | None:
         return f"{self.endpoint}/_ministack/ses/messages" if self.name in {"local", "docker"} else None
