@@ -10,8 +10,10 @@ import json
 import shutil
 import sys
 import time
+import urllib.error
+import urllib.request
 
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
 from bootstrap import stack
 from bootstrap.emulator import Emulator
@@ -28,8 +30,8 @@ def up(target: Target) -> None:
     if target.name == "local":
         started = emulator_for(target).start()
         print(f"MiniStack {'started' if started else 'already running'} at {target.endpoint}")
-    elif target.local and not _reachable(target):
-        raise StackError(f"nothing answers at {target.endpoint}: start it first (make up STACK={target.name})")
+    else:
+        require_reachable(target)
     outputs, report = stack.deploy(target)
     seeded = stack.seed(target)
     print(f"Deployed to {target.name} in {time.monotonic() - began:.1f}s "
@@ -44,12 +46,17 @@ def up(target: Target) -> None:
     print(f"  Outputs:  {target.outputs_file}")
 
 
-def _reachable(target: Target) -> bool:
+def require_reachable(target: Target) -> None:
+    """One quick look before any AWS call: boto3 would retry a refused connection for many seconds first."""
+    if not target.local:
+        return
     try:
-        target.client("sts").get_caller_identity()
-        return True
-    except (BotoCoreError, ClientError):
-        return False
+        urllib.request.urlopen(target.endpoint or "", timeout=3).close()
+    except urllib.error.HTTPError:
+        pass  # it answered: that is all we need to know
+    except OSError as error:
+        hint = "make up" if target.name == "local" else f"make up STACK={target.name}"
+        raise StackError(f"nothing answers at {target.endpoint} ({error}): start the stack first ({hint})") from None
 
 
 def down(target: Target) -> None:
@@ -78,9 +85,10 @@ COMMANDS = {
     "down": down,
     "reset": reset,
     "status": status,
-    "deploy": lambda target: print(json.dumps(stack.deploy(target)[0], indent=2)),
-    "seed": lambda target: print(f"Seeded {stack.seed(target)} albums"),
-    "destroy": lambda target: (stack.destroy(target), print(f"Destroyed the stack on {target.name}")),
+    "deploy": lambda target: (require_reachable(target), print(json.dumps(stack.deploy(target)[0], indent=2))),
+    "seed": lambda target: (require_reachable(target), print(f"Seeded {stack.seed(target)} albums")),
+    "destroy": lambda target: (require_reachable(target), stack.destroy(target),
+                               print(f"Destroyed the stack on {target.name}")),
 }
 
 

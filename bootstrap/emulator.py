@@ -94,10 +94,13 @@ class Emulator:
         deadline = time.monotonic() + wait_seconds
         while time.monotonic() < deadline:
             if process.poll() is not None:
+                self.pid_file.unlink(missing_ok=True)  # a stale pid could later name an unrelated process
                 raise StackError(f"MiniStack exited at start (is port {self.port} in use?); see {self.log_file}")
             if self.healthy(timeout=0.5):
                 return True
             time.sleep(0.1)
+        process.terminate()
+        self.pid_file.unlink(missing_ok=True)
         raise StackError(f"MiniStack did not become healthy in {wait_seconds:.0f}s; see {self.log_file}")
 
     def stop(self, wait_seconds: float = 30.0, hard: bool = False) -> bool:

@@ -91,17 +91,11 @@ def test_up_refuses_a_ministack_that_is_not_ours(tmp_path: Path, foreign_minista
 
 
 def test_deploy_with_nothing_listening_says_to_start_the_stack(tmp_path: Path) -> None:
-    # `python -m bootstrap deploy` as is, but with one attempt per call: the bootstrap's clients retry a refused
-    # connection 5 times with exponential backoff, which takes ~15 s (up to ~30 s) before this same message.
-    one_attempt = (
-        "import sys; from botocore.config import Config; import bootstrap.target as t; "
-        "t.Config = lambda **kw: Config(**{**kw, 'retries': {'mode': 'standard', 'max_attempts': 1}}); "
-        "from bootstrap.__main__ import main; sys.exit(main())"
-    )
+    # The bootstrap looks once before its first AWS call: boto3 alone would retry a refused connection for ~15 s.
     port = free_port()
-    result = run([sys.executable, "-c", one_attempt, "deploy"], tmp_path, port)
+    result = bootstrap("deploy", stack_dir=tmp_path, port=port)
     line = one_error_line(result)
-    assert f"cannot reach local (http://127.0.0.1:{port}/)" in line
+    assert f"nothing answers at http://127.0.0.1:{port}" in line
     assert "make up" in line
     assert not (tmp_path / "outputs.json").exists()
 
