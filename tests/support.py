@@ -36,10 +36,15 @@ def outputs() -> dict[str, Any]:
     return data
 
 
-def cognito():
+def client(service: str):
+    """A boto3 client for the stack in outputs.json (emulators take any credentials; AWS uses yours)."""
     out = outputs()
     credentials = {"aws_access_key_id": "test", "aws_secret_access_key": "test"} if out["EndpointUrl"] else {}
-    return boto3.client("cognito-idp", region_name=out["Region"], endpoint_url=out["EndpointUrl"], **credentials)
+    return boto3.client(service, region_name=out["Region"], endpoint_url=out["EndpointUrl"], **credentials)
+
+
+def cognito():
+    return client("cognito-idp")
 
 
 @dataclass

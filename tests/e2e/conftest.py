@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, expect
 
-from tests.support import Api, StackNotRunning, User, confirmed_user, outputs, sign_up
+from tests.support import Api, StackNotRunning, User, client, confirmed_user, outputs, sign_up
 
 SUITE_STARTED = time.monotonic()  # this conftest is imported at collection, just before the first e2e test
 
@@ -314,10 +313,8 @@ class TestAlbums:
 
     def stored(self, rank: int) -> dict[str, Any] | None:
         """The raw DynamoDB item (bypassing the API), or None."""
-        endpoint = self.stack["EndpointUrl"]
-        credentials = {"aws_access_key_id": "test", "aws_secret_access_key": "test"} if endpoint else {}
-        dynamodb = boto3.client("dynamodb", region_name=self.stack["Region"], endpoint_url=endpoint, **credentials)
-        return dynamodb.get_item(TableName=self.stack["TableName"], Key={"Rank": {"N": str(rank)}}).get("Item")
+        key = {"Rank": {"N": str(rank)}}
+        return client("dynamodb").get_item(TableName=self.stack["TableName"], Key=key).get("Item")
 
     def clean_up(self) -> None:
         if self._api is None:
