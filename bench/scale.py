@@ -1,7 +1,9 @@
-"""3. Scale: one page (limit 50; the first page and a middle page) at 500 albums and after a bulk seed to 50,000.
+"""3. Scale: what a listing costs at 500, 5,000 and 50,000 albums — the Rank-order page, a first page in every other
+order, a search, the totals — each against floors measured at the same moment: a raw 50-item read of the same
+albums from the same emulator, and the Rank-order page at the same size (and at 500).
 
-Measured through the API (what a user waits for) and through the repository straight against DynamoDB (what the
-table layout costs); the goal is a page cost independent of table size (50k / 500 <= 1.5).
+Goals (issue 9): any sorted first page <= 1.5x the Rank page at the same size, and <= 1.5x at 50,000 vs 500; a
+search's first results <= 1 s at 50,000; totals <= 2x a page; the Rank page through the API <= 3x the raw read.
 """
 
 from __future__ import annotations
@@ -9,51 +11,68 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from albums import table as albums_table
-from albums.repository import AlbumRepository, encode_page_token
+from albums.catalog import Entry, encode_page_token
+from albums.domain import PageRequest
+from albums.repository import AlbumRepository, seed_albums
 from bench.common import Row, summary_ms
 from bench.context import Bench
 
 SECTION = "3 scale"
-PAGE_SAMPLES = 20
+SAMPLES = 15
 GENRES = ("Rock", "Jazz", "Soul", "Pop", "Electronic", "Folk", "Hip Hop", "Blues")
+ORDERS = (("Album", "asc"), ("Artist", "desc"), ("Genre", "asc"), ("Year", "desc"))
+SEARCH = "rock 1967"  # matches seed albums and, at every size, a growing share of the bulk ones
 
 
-def page_timings(bench: Bench, middle_rank: int) -> dict[str, dict]:
+def timed(call, samples: int = SAMPLES) -> dict[str, Any]:
+    for _ in range(3):  # warm the worker and its catalog after a bulk write
+        call()
+    times = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return summary_ms(times)
+
+
+def api_page(bench: Bench, **params: Any):
     api = bench.api()
-    repository = AlbumRepository(bench.table())
-    middle = encode_page_token(middle_rank)
-    results = {}
-    for label, token in (("first", None), ("middle", middle)):
-        params = {"limit": 50} if token is None else {"limit": 50, "nextToken": token}
-        for _ in range(3):  # warm the worker and the emulator's index membership after a bulk write
-            api.get(**params)
-        api_times, direct_times = [], []
-        for _ in range(PAGE_SAMPLES):
-            started = time.perf_counter()
-            response = api.get(**params)
-            api_times.append(time.perf_counter() - started)
-            if response.status_code != 200 or len(response.json()["items"]) != 50:
-                raise RuntimeError(f"{label} page answered {response.status_code} / not 50 items")
-            started = time.perf_counter()
-            page = repository.list_page(50, token)
-            direct_times.append(time.perf_counter() - started)
-            if len(page.albums) != 50:
-                raise RuntimeError(f"{label} page through the repository has {len(page.albums)} albums")
-        results[label] = {"api": summary_ms(api_times), "direct": summary_ms(direct_times)}
-    return results
+
+    def call() -> None:
+        response = api.get(**params)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {params} answered {response.status_code}: {response.text[:200]}")
+
+    return call
+
+
+def measure(bench: Bench, middle_rank: int) -> dict[str, Any]:
+    table = bench.table()
+    client = table.meta.client
+    repository = AlbumRepository(table)
+    first_fifty = [{"Rank": rank} for rank in range(1, 51)]
+    middle = encode_page_token(PageRequest(limit=50, next_token=None), Entry(middle_rank, "", "", "", 0))
+    cold_started = time.perf_counter()
+    api_page(bench, limit=50)()  # the function's first listing after a bulk write re-reads every changed bucket
+    figures: dict[str, Any] = {
+        "albums": repository.refresh_catalog().__len__(),
+        "catalog_reload_ms": round((time.perf_counter() - cold_started) * 1000, 1),
+        "raw_read": timed(lambda: client.batch_get_item(RequestItems={table.name: {"Keys": first_fifty}})),
+        "rank_api": timed(api_page(bench, limit=50)),
+        "rank_middle_api": timed(api_page(bench, limit=50, nextToken=middle)),
+        "rank_in_process": timed(lambda: repository.list_page(PageRequest(limit=50, next_token=None))),
+        "totals_api": timed(api_page(bench, limit=1)),
+        "search_api": timed(api_page(bench, limit=50, q=SEARCH)),
+        "search_in_process": timed(
+            lambda: repository.list_page(PageRequest(limit=50, next_token=None, words=tuple(SEARCH.split())))),
+    }
+    for field, order in ORDERS:
+        figures[f"{field}_{order}_api"] = timed(api_page(bench, limit=50, sort=field, order=order))
+    return figures
 
 
 def count_albums(bench: Bench) -> int:
-    table = bench.table()
-    count, kwargs = 0, {"Select": "COUNT", "FilterExpression": "#r > :zero",
-                        "ExpressionAttributeNames": {"#r": "Rank"}, "ExpressionAttributeValues": {":zero": 0}}
-    while True:
-        page = table.scan(**kwargs)
-        count += page["Count"]
-        if "LastEvaluatedKey" not in page:
-            return count
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return len(AlbumRepository(bench.table()).refresh_catalog())
 
 
 def bulk_rows(first: int, last: int) -> list[dict[str, Any]]:
@@ -65,62 +84,68 @@ def bulk_rows(first: int, last: int) -> list[dict[str, Any]]:
 
 
 class Scale:
-    """Split so the 500-album figure is taken before the load test adds albums. Between 500 and 50,000 there is a
-    stop at 5,000: at 500 the page's index partition (bucket 0) holds 500 albums, from 5,000 on every bucket is full
-    (1,000), so 50k/5k isolates table size from partition fill."""
+    """Split so the 500-album figures are taken before the load test adds albums; then bulk seeds to 5,000 and to
+    BENCH_SCALE_ALBUMS (50,000), measuring at each stop."""
 
     INTERMEDIATE = 5_000
 
     def __init__(self) -> None:
-        self.small: dict[str, Any] = {}
-        self.intermediate: dict[str, Any] = {}
-        self.large: dict[str, Any] = {}
+        self.sizes: dict[int, dict[str, Any]] = {}
         self.seed: dict[str, Any] = {}
 
+    @property
+    def small(self) -> dict[str, Any]:
+        return self.sizes.get(min(self.sizes), {}) if self.sizes else {}
+
     def measure_small(self, bench: Bench) -> None:
-        self.small = {"albums": count_albums(bench), "pages": page_timings(bench, middle_rank=250)}
+        figures = measure(bench, middle_rank=250)
+        self.sizes[figures["albums"]] = figures
 
     def grow_and_measure(self, bench: Bench) -> None:
         target = bench.config.scale_albums
-        stops = [n for n in (self.INTERMEDIATE, target) if n > 500]
         written, seconds, first = 0, 0.0, 501
-        for stop in stops:
+        for stop in [n for n in (self.INTERMEDIATE, target) if n > 500]:
             rows = bulk_rows(first, stop)
             started = time.perf_counter()
-            written += albums_table.seed_albums(bench.table(), rows, seeded_by="bench")
+            written += seed_albums(bench.table(), rows, seeded_by="bench")
             seconds += time.perf_counter() - started
             first = stop + 1
-            figures = {"albums": count_albums(bench), "pages": page_timings(bench, middle_rank=stop // 2)}
-            if stop == target:
-                self.large = figures
-            else:
-                self.intermediate = figures
+            figures = measure(bench, middle_rank=stop // 2)
+            self.sizes[figures["albums"]] = figures
         self.seed = {"written": written, "seconds": round(seconds, 1), "items_per_s": round(written / seconds)}
 
     def rows(self) -> list[Row]:
-        if not self.small:
+        if not self.sizes:
             return []
-        rows = []
-        small_n = self.small["albums"]
-        for page in ("first", "middle"):
-            for path, label in (("api", "API"), ("direct", "repository->DynamoDB")):
-                small = self.small["pages"][page][path]
-                if not self.large:
-                    rows.append(Row(SECTION, f"{page} page, {label} p50 @ {small_n:,} albums", small["p50"], "ms",
-                                    note=f"p95 {small['p95']} ms"))
-                    continue
-                large = self.large["pages"][page][path]
-                note = f"p95 {large['p95']}, min {large['min']} ms; goal <= 1.5x"
-                if self.intermediate:
-                    mid = self.intermediate["pages"][page][path]
-                    note += (f"; @ {self.intermediate['albums']:,}: {mid['p50']} ms -> 50k/5k "
-                             f"{large['p50'] / mid['p50']:.2f}x")
-                rows.append(Row(SECTION, f"{page} page, {label} p50 @ {self.large['albums']:,} albums", large["p50"],
-                                "ms", small["p50"], f"@ {small_n:,} albums", note))
+        rows: list[Row] = []
+        smallest = min(self.sizes)
+        base = self.sizes[smallest]
+        for size, figures in sorted(self.sizes.items()):
+            at = f"@ {size:,}"
+            rank_p50 = figures["rank_api"]["p50"]
+            rows.append(Row(SECTION, f"{at}: raw read of 50 albums (BatchGetItem)", figures["raw_read"]["p50"], "ms",
+                            note="floor of the Rank page"))
+            rows.append(Row(SECTION, f"{at}: Rank page (50) via API p50", rank_p50, "ms",
+                            figures["raw_read"]["p50"], "raw read", note=f"goal <= 3x; p95 "
+                            f"{figures['rank_api']['p95']} ms; in-process {figures['rank_in_process']['p50']} ms; "
+                            f"middle page {figures['rank_middle_api']['p50']} ms"))
+            for field, order in ORDERS:
+                sorted_p50 = figures[f"{field}_{order}_api"]["p50"]
+                vs_small = sorted_p50 / base[f"{field}_{order}_api"]["p50"]
+                rows.append(Row(SECTION, f"{at}: first page by {field} {order} via API p50", sorted_p50, "ms",
+                                rank_p50, "Rank page, same size",
+                                f"goal <= 1.5x; vs @ {smallest:,}: {vs_small:.2f}x (goal <= 1.5x)"))
+            rows.append(Row(SECTION, f"{at}: search '{SEARCH}' first page via API p50", figures["search_api"]["p50"],
+                            "ms", rank_p50, "Rank page, same size",
+                            f"goal <= 1000 ms; in-process {figures['search_in_process']['p50']} ms"))
+            rows.append(Row(SECTION, f"{at}: totals + decades (limit=1) via API p50", figures["totals_api"]["p50"],
+                            "ms", rank_p50, "Rank page, same size", "goal <= 2x (every page carries them)"))
+            rows.append(Row(SECTION, f"{at}: first page after a bulk write (catalog re-read)",
+                            figures["catalog_reload_ms"], "ms", rank_p50, "warm Rank page"))
         if self.seed:
-            rows.append(Row(SECTION, "bulk seed (seed_albums, batch writes)", self.seed["items_per_s"], "items/s",
+            rows.append(Row(SECTION, "bulk seed (albums + catalog entries)", self.seed["items_per_s"], "items/s",
                             note=f"{self.seed['written']:,} albums in {self.seed['seconds']} s"))
         return rows
 
     def raw(self) -> dict[str, Any]:
-        return {"small": self.small, "intermediate": self.intermediate, "large": self.large, "seed": self.seed}
+        return {"sizes": self.sizes, "seed": self.seed}

@@ -98,6 +98,7 @@ function changeView(view, { typing = false } = {}) {
 // ---- rendering -------------------------------------------------------------------------------------------------
 
 function render(focusKey = null) {
+  const began = performance.now();
   renderRows(ui.body, state.albums, {
     editing: state.editing,
     busyRank: state.busyRank,
@@ -107,6 +108,8 @@ function render(focusKey = null) {
     focusKey,
   });
   renderStatus();
+  // Visible in the browser's performance panel; `make bench` reads it (main-thread cost of one re-render).
+  performance.measure('albums:render', { start: began, detail: { rows: state.albums.length } });
 }
 
 /** Everything around the rows: cheap, so it runs on every change. */

@@ -1,0 +1,105 @@
+"""The dashboard answers for the whole collection: search, sort, counts and the chart cover every album, not the
+loaded page, and the address carries the view (reload, Back/Forward, a pasted link)."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.support import ROOT
+
+pytestmark = pytest.mark.e2e
+
+ROWS = 'tr[data-testid="album-row"]'
+SEED = list(csv.DictReader((ROOT / "data" / "albums.csv").open(encoding="utf-8")))
+
+
+def column(page: Page, field: str) -> list[str]:
+    return page.locator(f'{ROWS} td[data-field="{field}"]').all_inner_texts()
+
+
+def chart_total(page: Page) -> int:
+    return sum(int(count) for count in page.locator("#decade-chart li").evaluate_all(
+        "(items) => items.map((item) => item.dataset.count)"))
+
+
+def test_search_sort_counts_and_chart_cover_every_album_and_the_address_keeps_the_view(
+        page: Page, site, new_user, sign_in) -> None:
+    # GIVEN a signed-in user on the dashboard (the first 50 of the seeded albums in Rank order)
+    sign_in(page, new_user())
+    count = page.locator("#album-count")
+    expect(count).to_have_text(re.compile(r"^1\u201350 of \d{3,} albums$"))
+    total = int(re.search(r"of (\d+)", count.inner_text())[1])
+    # THEN the chart counts every album, not the 50 on the page
+    expect(page.locator("#chart-caption")).to_have_text(f"Counted over all {total} albums.")
+    assert chart_total(page) == total
+
+    # WHEN they type an artist into the search box
+    page.fill("#search", "kanye")
+    # THEN every album of that artist is listed (none of them is on the first page in Rank order)
+    expect(count).to_have_text("3 albums match “kanye”")
+    expect(page.locator(ROWS)).to_have_count(3)
+    assert sorted(column(page, "Album")) == sorted(row["Album"] for row in SEED if row["Artist"] == "Kanye West")
+    assert chart_total(page) == 3
+    expect(page).to_have_url(re.compile(r"dashboard\.html\?q=kanye$"))
+
+    # WHEN they search for Dylan and sort by Year twice (newest first)
+    page.fill("#search", "dylan")
+    expect(count).to_have_text(re.compile(r"^\d+ albums match “dylan”$"))
+    page.click('button[data-sort-key="Year"]')
+    expect(page.locator('th:has(button[data-sort-key="Year"])')).to_have_attribute("aria-sort", "ascending")
+    page.click('button[data-sort-key="Year"]')
+    expect(page.locator('th:has(button[data-sort-key="Year"])')).to_have_attribute("aria-sort", "descending")
+    expect(page).to_have_url(re.compile(r"\?q=dylan&sort=Year&order=desc$"))
+    # THEN the years descend over every Dylan album
+    dylan = sorted((int(row["Year"]) for row in SEED if row["Artist"] == "Bob Dylan"), reverse=True)
+    expect(page.locator(f'{ROWS} td[data-field="Year"]').first).to_have_text(str(dylan[0]))
+    years = [int(year) for year in column(page, "Year")]
+    assert years == sorted(years, reverse=True) and len(years) >= len(dylan)
+
+    # WHEN they reload the page
+    page.reload()
+    # THEN the same view comes back: the search, the order and the rows
+    expect(page.locator("#search")).to_have_value("dylan")
+    expect(page.locator('th:has(button[data-sort-key="Year"])')).to_have_attribute("aria-sort", "descending")
+    expect(page.locator(f'{ROWS} td[data-field="Year"]').first).to_have_text(str(dylan[0]))
+
+    # WHEN they go Back twice
+    page.go_back()
+    expect(page.locator('th:has(button[data-sort-key="Year"])')).to_have_attribute("aria-sort", "ascending")
+    page.go_back()
+    # THEN they are back at Dylan in Rank order, and the box says so
+    expect(page).to_have_url(re.compile(r"\?q=dylan$"))
+    expect(page.locator("#search")).to_have_value("dylan")
+    expect(page.locator('th:has(button[data-sort-key="Rank"])')).to_have_attribute("aria-sort", "ascending")
+    ranks = [int(rank) for rank in column(page, "Rank")]
+    assert ranks == sorted(ranks)
+
+    # WHEN they clear the search and sort the whole collection by Year, newest first
+    page.fill("#search", "")
+    expect(count).to_have_text(f"1\u201350 of {total} albums")
+    page.click('button[data-sort-key="Year"]')
+    page.click('button[data-sort-key="Year"]')
+    # THEN the newest album of all (2011) is first, although it is Rank 381 of the 500
+    expect(page.locator(f'{ROWS} td[data-field="Year"]').first).to_have_text("2011")
+    expect(count).to_have_text(f"1\u201350 of {total} albums")
+
+
+def test_a_pasted_link_opens_the_view_it_names(page: Page, site, new_user, sign_in) -> None:
+    # GIVEN a signed-in user
+    sign_in(page, new_user())
+    # WHEN they open a link to a search sorted by Album, descending
+    page.goto(site.url("dashboard.html?q=chateau&sort=Album&order=desc"))
+    # THEN the search box, the order and the result are those of the link
+    expect(page.locator("#search")).to_have_value("chateau")
+    expect(page.locator("#album-count")).to_have_text("1 album matches “chateau”")
+    expect(page.locator(f'{ROWS} td[data-field="Album"]')).to_have_text(["Honky Château"])
+    expect(page.locator('th:has(button[data-sort-key="Album"])')).to_have_attribute("aria-sort", "descending")
+    # WHEN they search for something no album has
+    page.fill("#search", "no such album anywhere")
+    # THEN the page says so in words
+    expect(page.locator("#search-empty")).to_have_text("No album matches “no such album anywhere”.")
+    expect(page.locator("#chart-section")).to_be_hidden()
