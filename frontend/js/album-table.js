@@ -161,12 +161,20 @@ function noteRow(editing) {
 const built = new Map();
 
 function viewRowFor(album, view) {
-  const state = `${view.busyRank === album.Rank}|${view.highlightRank === album.Rank}|${view.editing != null}`;
-  const cached = built.get(album.Rank);
-  if (cached && cached.album === album && cached.state === state) return cached.node;
-  const node = viewRow(album, view);
-  built.set(album.Rank, { album, state, node });
-  return node;
+  const busy = view.busyRank === album.Rank;
+  const state = `${busy}|${view.highlightRank === album.Rank}`;
+  let cached = built.get(album.Rank);
+  if (!cached || cached.album !== album || cached.state !== state) {
+    cached = { album, state, node: viewRow(album, view), locked: busy || view.editing != null };
+    built.set(album.Rank, cached);
+  }
+  // Starting or ending an edit locks or unlocks every other row: flip their buttons, do not rebuild the rows.
+  const locked = busy || view.editing != null;
+  if (cached.locked !== locked) {
+    for (const button of cached.node.querySelectorAll('button')) button.disabled = locked;
+    cached.locked = locked;
+  }
+  return cached.node;
 }
 
 /** Empty the table body and drop every cached row. */

@@ -117,33 +117,49 @@ class AlbumRepository:
 
     def list_page(self, request: PageRequest) -> Page:
         """One page of the albums matching request.words in request's order, with the whole result's total and
-        decade counts. Cost: one directory read, the catalog items that changed since the last call, one
-        BatchGetItem of the page's albums."""
-        self.refresh_catalog()
-        selection = self.catalog.select(request)
-        found, skipped = self._albums_by_rank(selection.ranks)
+        decade counts.
+
+        A warm call is one round trip: the page is chosen from the catalog in memory and its albums are read in the
+        same BatchGetItem as the directory; only when the directory shows that a bucket changed are those catalog
+        items read, the page chosen again and any album it lacks read."""
+        guess = self.catalog.select(request)
+        items = self._batch_get([{"Rank": DIRECTORY_RANK}, *({"Rank": rank} for rank in guess.ranks)],
+                                consistent=True)
+        selection = guess
+        if self._apply_directory(items.pop(DIRECTORY_RANK, {})):
+            selection = self.catalog.select(request)
+            missing = [rank for rank in selection.ranks if rank not in items]
+            items.update(self._batch_get([{"Rank": rank} for rank in missing], consistent=True))
+        found, skipped = self._readable({rank: items[rank] for rank in selection.ranks if rank in items})
         return Page([found[rank] for rank in selection.ranks if rank in found], selection, skipped)
 
     def refresh_catalog(self) -> Catalog:
         directory = self._table.get_item(Key={"Rank": DIRECTORY_RANK}, ConsistentRead=True).get("Item", {})
+        self._apply_directory(directory)
+        return self.catalog
+
+    def _apply_directory(self, directory: Mapping[str, Any]) -> bool:
+        """Brings the catalog up to the directory's versions; True when anything had to be re-read."""
         identity = directory.get("catalogId")
-        if identity != self.catalog.identity:  # a new table (or a rebuilt catalog): start from nothing
+        changed = identity != self.catalog.identity
+        if changed:  # a new table (or a rebuilt catalog): start from nothing
             self.catalog.clear(identity)
         versions = bucket_versions(directory)
         for gone in set(self.catalog.versions) - set(versions):
             self.catalog.replace_bucket(gone, {}, None)
+            changed = True
         stale = [bucket for bucket, version in versions.items() if self.catalog.versions.get(bucket) != version]
         items = self._batch_get([{"Rank": catalog_rank(bucket)} for bucket in stale], consistent=True)
         for bucket in stale:
             stored = catalog_entries(items.get(catalog_rank(bucket), {}))
             entries = {rank: entry_from_stored(rank, value) for rank, value in stored.items()}
             self.catalog.replace_bucket(bucket, entries, versions[bucket])
-        return self.catalog
+        return changed or bool(stale)
 
-    def _albums_by_rank(self, ranks: list[int]) -> tuple[dict[int, Album], int]:
+    def _readable(self, items: Mapping[int, Mapping[str, Any]]) -> tuple[dict[int, Album], int]:
         found: dict[int, Album] = {}
         skipped = 0
-        for rank, item in self._batch_get([{"Rank": rank} for rank in ranks], consistent=False).items():
+        for rank, item in items.items():
             try:
                 found[rank] = album_from_item(item)
             except UnreadableItem as problem:

@@ -178,12 +178,13 @@ def test_a_warm_listing_rereads_only_the_buckets_that_changed(table, monkeypatch
     monkeypatch.setattr(client, "batch_get_item", spy)
 
     walk()
-    assert keys_read == [ranks]  # nothing changed: no catalog item, only the page's albums
+    assert keys_read == [[0, *ranks]]  # nothing changed: one read of the directory and the page's albums
 
     keys_read.clear()
     assert call(update.handler, "PUT", {"rank": "600"}, {"Album": "Renamed", "version": 1})[0] == 200
     albums, _ = walk(q="renamed")
-    assert keys_read == [[-1 - 600 // BUCKET_SIZE], [600]] and albums[0]["Album"] == "Renamed"
+    # the directory says bucket 2 changed: its catalog item, then the album the new answer needs
+    assert keys_read == [[0], [-1 - 600 // BUCKET_SIZE], [600]] and albums[0]["Album"] == "Renamed"
 
 
 def test_an_unreadable_record_is_skipped_and_counted_and_its_rank_answers_a_clear_409(seeded):

@@ -106,7 +106,7 @@ def test_unprocessed_keys_of_a_batch_read_are_asked_for_again(table, monkeypatch
         response = real(**kwargs)
         calls.append(len(next(iter(kwargs["RequestItems"].values()))["Keys"]))
         name, items = next(iter(response["Responses"].items()))
-        if len(calls) == 2 and len(items) > 1:  # the page's read: answer one album, defer the rest
+        if len(calls) == 3 and len(items) > 1:  # the page's read: answer one album, defer the rest
             keys = [{"Rank": item["Rank"]} for item in items[1:]]
             response["Responses"][name] = items[:1]
             response["UnprocessedKeys"] = {name: {"Keys": keys}}
@@ -118,7 +118,7 @@ def test_unprocessed_keys_of_a_batch_read_are_asked_for_again(table, monkeypatch
     status, body, _ = call(get.handler, "GET", {"limit": "10"})
 
     assert (status, [a["Rank"] for a in body["items"]]) == (200, [1, 2, 3])
-    assert calls == [1, 3, 2]  # catalog bucket, the page, then the two deferred albums
+    assert calls == [1, 1, 3, 2]  # directory, catalog bucket, the page, then the two deferred albums
 
 
 def test_when_retries_are_exhausted_the_answer_is_a_500_with_cors(table):
