@@ -163,3 +163,27 @@ def test_a_sorted_walk_under_concurrent_writes_sees_every_untouched_album_exactl
     seen = Counter(a["Rank"] for a in albums)
     assert written, "the writer wrote nothing during the walk"
     assert all(seen[rank] == 1 for rank in range(1, 501))
+
+
+def test_a_record_written_by_another_tool_is_skipped_counted_and_answered_clearly(api: Api, stack: dict) -> None:
+    # GIVEN an item at a rank, written straight to the table by another tool: no Album, Year as a string
+    from tests.support import client
+
+    rank = 990_000 + secrets.randbelow(9_000)
+    assert api.post(album(rank, Album="Soon broken")).status_code == 201  # catalogued, as any album
+    dynamodb = client("dynamodb")
+    dynamodb.put_item(TableName=stack["TableName"], Item={"Rank": {"N": str(rank)}, "Year": {"S": "1966"}})
+    try:
+        # WHEN someone lists the albums around it and asks for it
+        listed = api.get(sort="Album", q="soon broken")
+        one = api.get(rank=rank)
+        # THEN the listing answers, leaving the record out and saying so
+        assert listed.status_code == 200
+        assert (listed.json()["items"], listed.json()["skipped"]) == ([], 1)
+        # AND the record's own rank is a clear 409 with CORS, not a 500
+        assert (one.status_code, one.json()["error"]["code"]) == (409, "unreadable_album")
+        assert one.headers["Access-Control-Allow-Origin"] == "*"
+        # AND every seeded album is still reachable
+        assert {a["Rank"] for a in walk(api)[0]} >= set(range(1, 501))
+    finally:
+        assert api.delete(rank).status_code == 204  # and it can be removed through the API
