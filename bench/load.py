@@ -289,7 +289,7 @@ def audit_listing(table: Any, items: dict[int, dict], catalog: dict[int, list], 
     while True:
         page = repository.list_page(PageRequest(limit=100, next_token=token))
         listed.extend(album.rank for album in page.albums)
-        token = page.selection.next_token
+        token = page.next_token
         if token is None:
             break
     report["listed"] = len(listed)

@@ -221,6 +221,29 @@ class Album:
 
 
 @dataclass(frozen=True)
+class Page:
+    """A listing's answer: one page of albums, and what the whole result (every page) holds."""
+
+    albums: list[Album]
+    next_token: str | None
+    start: int  # index of the page's first album in the whole result
+    total: int  # albums in the whole result, exactly
+    decades: list[dict[str, int]]  # [{"decade": 1960, "count": 57}, ...] over the whole result, ascending
+    skipped: int = 0  # albums of this page whose stored item could not be read (logged with their Rank)
+
+    def to_json(self) -> dict[str, Any]:
+        """The API representation (OpenAPI `AlbumPage`)."""
+        return {
+            "items": [album.to_json() for album in self.albums],
+            "nextToken": self.next_token,
+            "start": self.start,
+            "total": self.total,
+            "decades": self.decades,
+            "skipped": self.skipped,
+        }
+
+
+@dataclass(frozen=True)
 class AlbumChanges:
     """A validated PUT body: the fields to set (contract names, trimmed values) and the version the client saw."""
 

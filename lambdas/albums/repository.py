@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from itertools import islice
 from typing import Any
 
@@ -25,7 +25,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from albums.catalog import Catalog, Entry, Selection, entry_from_stored, entry_of
+from albums.catalog import Catalog, Entry, entry_from_stored, entry_of
 from albums.domain import (
     Album,
     AlbumChanges,
@@ -33,6 +33,7 @@ from albums.domain import (
     AlbumNotFound,
     InvalidAlbum,
     NewAlbum,
+    Page,
     PageRequest,
     RankTaken,
     ServiceBusy,
@@ -80,23 +81,6 @@ def default_repository() -> AlbumRepository:
     return AlbumRepository(albums_table(get_settings().table_name))
 
 
-@dataclass(frozen=True)
-class Page:
-    albums: list[Album]
-    selection: Selection
-    skipped: int = 0  # albums of this page whose stored item could not be read (logged with their Rank)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "items": [album.to_json() for album in self.albums],
-            "nextToken": self.selection.next_token,
-            "start": self.selection.start,
-            "total": self.selection.total,
-            "decades": self.selection.decades,
-            "skipped": self.skipped,
-        }
-
-
 class AlbumRepository:
     """Albums in one DynamoDB table (see albums.table for its layout)."""
 
@@ -131,7 +115,8 @@ class AlbumRepository:
             missing = [rank for rank in selection.ranks if rank not in items]
             items.update(self._batch_get([{"Rank": rank} for rank in missing], consistent=True))
         found, skipped = self._readable({rank: items[rank] for rank in selection.ranks if rank in items})
-        return Page([found[rank] for rank in selection.ranks if rank in found], selection, skipped)
+        albums = [found[rank] for rank in selection.ranks if rank in found]
+        return Page(albums, selection.next_token, selection.start, selection.total, selection.decades, skipped)
 
     def refresh_catalog(self) -> Catalog:
         directory = self._table.get_item(Key={"Rank": DIRECTORY_RANK}, ConsistentRead=True).get("Item", {})
