@@ -164,16 +164,28 @@ def test_invalid_year_shows_a_field_error_and_creates_nothing(page: Page, site, 
     assert albums.get(rank) is None
 
 
+# Runs before config.js: whatever the stack writes into window.APP_CONFIG is kept with Year's maximum raised to 9999.
+STALE_YEAR_RULE = """
+Object.defineProperty(window, 'APP_CONFIG', {
+  configurable: true,
+  set(value) {
+    const stale = JSON.parse(JSON.stringify(value));
+    stale.albumSchema.properties.Year.maximum = 9999;
+    Object.defineProperty(window, 'APP_CONFIG', { value: stale, configurable: true });
+  },
+});
+"""
+
+
 def test_the_api_is_the_judge_when_the_page_hints_are_bypassed(page: Page, site, stack, new_user, sign_in, albums,
                                                                console_errors) -> None:
     console_errors.allow_failed_response(400, stack["ApiUrl"])  # the API's validation_error, shown in the form
-    # GIVEN a signed-in person on the Add album page whose browser does not enforce the form's hints
-    # (an old page, a script, devtools): the API must still refuse the album and the page must say why
+    # GIVEN a signed-in person on the Add album page whose page checks a stale rule (an old config.js that allows
+    # any Year up to 9999): the API must still refuse the album and the page must say why
+    page.add_init_script(STALE_YEAR_RULE)
     sign_in(page, new_user())
     page.click("#add-album-link")
     page.wait_for_url("**/add-album.html")
-    page.locator("form").evaluate("form => { form.noValidate = true; }")
-    page.locator("#album-year").evaluate("input => { input.removeAttribute('max'); input.removeAttribute('min'); }")
     rank = albums.free_rank()
     # WHEN they submit a Year far in the future
     fill_album_form(page, rank, "From The Future", "Nobody Yet", "Rock", "2999")
