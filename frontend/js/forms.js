@@ -131,7 +131,7 @@ export function usernameCheck(value) {
 
 export function usernameHint() {
   const rule = config.usernameRule;
-  return `${rule.minLength}–${rule.maxLength} characters: ${rule.description}. Others see it; you can sign in with it.`;
+  return `${rule.minLength}–${rule.maxLength} characters: ${rule.description}. You can sign in with it.`;
 }
 
 function errorSlot(root, name) {
