@@ -73,9 +73,13 @@ export async function signUp({ username, email, password }) {
   return result;
 }
 
-/** login: the username, or an e-mail signed up in this browser. */
-export function confirmSignUp(login, code) {
-  return call((done) => cognitoUser(accountFor(login)).confirmRegistration(code, false, done));
+/** login: the username, or an e-mail signed up in this browser (forgotten here once confirmed). */
+export async function confirmSignUp(login, code) {
+  const name = accountFor(login);
+  const result = await call((done) => cognitoUser(name).confirmRegistration(code, false, done));
+  const remaining = Object.entries(signedUpAccounts()).filter(([, username]) => username !== name);
+  localStorage.setItem(SIGNED_UP_KEY, JSON.stringify(Object.fromEntries(remaining)));
+  return result;
 }
 
 export function resendCode(login) {
@@ -88,10 +92,13 @@ function unsupportedChallenge(name) {
   return error;
 }
 
-/** login: the username or the (verified) e-mail; Cognito resolves either. */
+/**
+ * login: the username or the (verified) e-mail; Cognito resolves either. An e-mail signed up in this browser and not
+ * yet verified is sent as its username, so the answer is "not confirmed" (-> verify) rather than "incorrect".
+ */
 export function signIn(login, password) {
   const { AuthenticationDetails } = sdk();
-  const name = normaliseLogin(login);
+  const name = accountFor(login);
   const details = new AuthenticationDetails({ Username: name, Password: password });
   return new Promise((resolve, reject) => {
     cognitoUser(name).authenticateUser(details, {
