@@ -13,7 +13,8 @@ import {
 import { byId, clearMessage, showMessage } from '../dom.js';
 import { checkFields, clearFieldErrors, requiredCheck, setFieldCheck, whileBusy } from '../forms.js';
 
-if (await currentSession()) window.location.replace('dashboard.html');
+// Not awaited: the form is wired at once (a refresh of stale tokens may take a network round trip).
+currentSession().then((signedIn) => signedIn && window.location.replace('dashboard.html'));
 
 const form = byId('signin-form');
 const emailInput = byId('signin-email');

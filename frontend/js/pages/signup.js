@@ -18,7 +18,8 @@ import {
 } from '../forms.js';
 import { setupVerify } from '../verify-step.js';
 
-if (await currentSession()) window.location.replace('dashboard.html');
+// Not awaited: the form is wired at once (a refresh of stale tokens may take a network round trip).
+currentSession().then((signedIn) => signedIn && window.location.replace('dashboard.html'));
 
 const form = byId('signup-form');
 const nameInput = byId('signup-username');
