@@ -29,11 +29,13 @@ class Function:
 
 
 FUNCTIONS = (
-    Function("GET", "albums-get", "albums.handlers.get.handler", ("dynamodb:GetItem", "dynamodb:Query"),
-             ("dynamodb:Query",)),
+    # GetItem: the directory and one album; BatchGetItem: the catalog items that changed and a page's albums.
+    Function("GET", "albums-get", "albums.handlers.get.handler", ("dynamodb:GetItem", "dynamodb:BatchGetItem")),
+    # Writes are transactions of the album (Put/Delete) plus two UpdateItems (its catalog entry and the directory);
+    # a transaction is authorised item by item as these single-item actions.
     Function("POST", "albums-create", "albums.handlers.create.handler", ("dynamodb:PutItem", "dynamodb:UpdateItem")),
-    Function("PUT", "albums-update", "albums.handlers.update.handler", ("dynamodb:UpdateItem", "dynamodb:GetItem")),
-    # UpdateItem: create and delete keep the per-bucket album counts on the directory item.
+    Function("PUT", "albums-update", "albums.handlers.update.handler",
+             ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")),
     Function("DELETE", "albums-delete", "albums.handlers.delete.handler",
              ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem")),
 )

@@ -11,6 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from albums import domain, table
+from albums.repository import AlbumRepository, seed_albums
 from bootstrap import api, cognito, functions, site
 from bootstrap import resources as r
 from bootstrap.seed_data import load_albums
@@ -141,13 +142,18 @@ def config_js(target: Target, outputs: dict[str, Any]) -> str:
 
 
 def seed(target: Target) -> int:
-    """Load the seed albums only into an empty table: a later `make up` never overwrites what users changed."""
+    """Load the seed albums only into an empty table: a later `make up` never overwrites what users changed.
+
+    A table from before the catalog (albums but no catalog directory) gets its catalog built from its albums."""
     dynamodb = target.session.resource("dynamodb", endpoint_url=target.endpoint)
     albums_table = dynamodb.Table(r.TABLE)
     if albums_table.scan(Limit=1, ProjectionExpression="#r", ExpressionAttributeNames={"#r": "Rank"})["Items"]:
+        directory = albums_table.get_item(Key={"Rank": table.DIRECTORY_RANK}, ConsistentRead=True).get("Item", {})
+        if directory.get("format") != table.CATALOG_FORMAT:
+            AlbumRepository(albums_table).rebuild_catalog()
         return 0
     albums = load_albums()
-    table.seed_albums(albums_table, albums)
+    seed_albums(albums_table, albums)
     return len(albums)
 
 

@@ -16,30 +16,13 @@ export const COLUMNS = [
 export const EDITABLE = ['Album', 'Artist', 'Genre', 'Year'];
 const COLUMN_COUNT = COLUMNS.length + 1;
 
-const collator = new Intl.Collator(undefined, { sensitivity: 'base', numeric: true });
-
-export function compareAlbums(key, direction) {
-  const column = COLUMNS.find((candidate) => candidate.key === key) || COLUMNS[0];
-  return (a, b) => {
-    const order = column.numeric
-      ? Number(a[key]) - Number(b[key])
-      : collator.compare(String(a[key] ?? ''), String(b[key] ?? ''));
-    return order * direction || a.Rank - b.Rank;
-  };
-}
-
-export function matchesFilter(album, needle) {
-  if (!needle) return true;
-  return COLUMNS.some(({ key }) => String(album[key] ?? '').toLowerCase().includes(needle));
-}
-
 function describe(album) {
   return `album ${album.Rank}, ${album.Album}`;
 }
 
-function viewRow(album, { actions, busyRank, highlightRank, editingRank }) {
+function viewRow(album, { actions, busyRank, highlightRank, editing }) {
   const busy = busyRank === album.Rank;
-  const locked = busy || editingRank != null;
+  const locked = busy || editing != null; // one row at a time: no Edit/Delete elsewhere while a row is edited
   return el(
     'tr',
     {
@@ -173,6 +156,25 @@ function noteRow(editing) {
   );
 }
 
+// View rows already built, by Rank: a row is rebuilt only when its album object or its state changed, so a new
+// page, a sort or a search result moves existing nodes instead of rebuilding hundreds of rows.
+const built = new Map();
+
+function viewRowFor(album, view) {
+  const state = `${view.busyRank === album.Rank}|${view.highlightRank === album.Rank}|${view.editing != null}`;
+  const cached = built.get(album.Rank);
+  if (cached && cached.album === album && cached.state === state) return cached.node;
+  const node = viewRow(album, view);
+  built.set(album.Rank, { album, state, node });
+  return node;
+}
+
+/** Empty the table body and drop every cached row. */
+export function forgetRows(tbody) {
+  built.clear();
+  tbody.replaceChildren();
+}
+
 /**
  * Replace the table body. view: {editing, busyRank, highlightRank, schema, actions}; keeps keyboard focus on the
  * "same" control (matched by data-focus-key) across re-renders, or moves it to view.focusKey when given.
@@ -183,8 +185,10 @@ export function renderRows(tbody, albums, view) {
   const rows = albums.flatMap((album) =>
     view.editing?.rank === album.Rank
       ? editRow(album, view.editing, view.schema, view.actions)
-      : [viewRow(album, view)],
+      : [viewRowFor(album, view)],
   );
+  const shown = new Set(albums.map((album) => album.Rank));
+  for (const rank of built.keys()) if (!shown.has(rank)) built.delete(rank);
   tbody.replaceChildren(...rows.filter(Boolean));
   if (focusKey) {
     const target = tbody.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`);

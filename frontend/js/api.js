@@ -1,6 +1,7 @@
 // The Albums API client. Every call carries the raw Cognito ID token in Authorization (no "Bearer"); an expired
 // token is refreshed by auth.idToken(), and a 401 is retried once with a forced refresh before giving up.
-// Errors arrive as {"error": {"code", "message", "fields", "current"}} and are thrown as ApiError.
+// Errors arrive as {"error": {"code", "message", "fields", "current"}} and are thrown as ApiError. Every call gives
+// up after TIMEOUT_MS (ApiError code "timeout") so a page never waits forever; a caller may also abort it (signal).
 import { config } from './app-config.js';
 import { NotSignedInError, idToken, refreshedIdToken } from './auth.js';
 
@@ -25,12 +26,28 @@ function albumUrl(query) {
   return url;
 }
 
-async function send(method, url, body, token) {
+export const TIMEOUT_MS = 10000;
+
+/** A signal that fires on the caller's abort or after TIMEOUT_MS, whichever comes first. */
+function deadline(signal) {
+  const timeout = AbortSignal.timeout(TIMEOUT_MS);
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+}
+
+async function send(method, url, body, token, signal) {
   const headers = { Authorization: token };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const limit = deadline(signal);
   try {
-    return await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch {
+    return await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: limit,
+    });
+  } catch (err) {
+    if (signal?.aborted) throw err; // the caller moved on (e.g. a newer search): not an error to show
+    if (limit.aborted) throw new ApiError(0, { code: 'timeout', message: MESSAGES.timeout });
     throw new ApiError(0, { code: 'network', message: MESSAGES.network });
   }
 }
@@ -46,19 +63,23 @@ async function errorFrom(response) {
   return new ApiError(response.status, error);
 }
 
-async function request(method, query, body) {
+async function request(method, query, body, signal) {
   const url = albumUrl(query);
-  let response = await send(method, url, body, await idToken());
-  if (response.status === 401) response = await send(method, url, body, await refreshedIdToken());
+  let response = await send(method, url, body, await idToken(), signal);
+  if (response.status === 401) response = await send(method, url, body, await refreshedIdToken(), signal);
   if (response.status === 401) throw new NotSignedInError('Your session has ended');
   if (!response.ok) throw await errorFrom(response);
   if (response.status === 204) return null;
   return response.json();
 }
 
-/** One page in ascending Rank: {items, nextToken} (nextToken null when there is nothing more). */
-export function listAlbums({ limit, nextToken } = {}) {
-  return request('GET', { limit, nextToken });
+/**
+ * One page of the albums matching every word of `q`, ordered by `sort` (Rank|Album|Artist|Genre|Year) and `order`
+ * (asc|desc): {items, nextToken, start, total, decades: [{decade, count}], skipped}; total and decades count the
+ * whole result. nextToken is null when there is nothing more.
+ */
+export function listAlbums({ limit, nextToken, q, sort, order, signal } = {}) {
+  return request('GET', { limit, nextToken, q, sort, order }, undefined, signal);
 }
 
 export function getAlbum(rank) {
@@ -80,6 +101,8 @@ export function deleteAlbum(rank, version) {
 
 const MESSAGES = {
   network: 'Cannot reach the albums API. Check your connection and try again.',
+  timeout: `The albums API did not answer within ${TIMEOUT_MS / 1000} seconds. Try again.`,
+  busy: 'The albums API is busy right now. Try again in a moment.',
   validation_error: 'Some values are not accepted. See the messages next to the fields.',
   not_found: 'That album no longer exists.',
   rank_taken: 'That Rank is already taken by another album. Choose a free Rank.',

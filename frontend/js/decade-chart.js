@@ -1,21 +1,14 @@
 // Albums per decade as a horizontal bar list built from DOM nodes. Bar lengths are classes (w-0 … w-100 in steps
-// of 5) because the CSP forbids inline styles.
+// of 5) because the CSP forbids inline styles. The counts come from the API: they cover the whole result, not
+// only the rows loaded on the page.
 import { el } from './dom.js';
 
-export function countByDecade(albums) {
-  const counts = new Map();
-  for (const album of albums) {
-    const decade = Math.floor(Number(album.Year) / 10) * 10;
-    if (Number.isFinite(decade)) counts.set(decade, (counts.get(decade) || 0) + 1);
-  }
-  return [...counts.entries()].sort(([a], [b]) => a - b);
-}
-
-export function renderDecadeChart(list, albums) {
-  const rows = countByDecade(albums);
-  const most = Math.max(1, ...rows.map(([, count]) => count));
+/** decades: [{decade, count}] ascending. Returns how many decades are shown. */
+export function renderDecadeChart(list, decades) {
+  const rows = decades.filter(({ count }) => count > 0);
+  const most = Math.max(1, ...rows.map(({ count }) => count));
   list.replaceChildren(
-    ...rows.map(([decade, count]) => {
+    ...rows.map(({ decade, count }) => {
       const step = Math.round((count / most) * 20) * 5;
       return el(
         'li',

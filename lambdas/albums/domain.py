@@ -21,6 +21,10 @@ TEXT_MIN_LENGTH, TEXT_MAX_LENGTH = 1, 200
 VERSION_MIN, VERSION_MAX = 1, 2**53 - 1
 PAGE_LIMIT_MIN, PAGE_LIMIT_MAX, PAGE_LIMIT_DEFAULT = 1, 100, 50
 MAX_BODY_BYTES = 16 * 1024
+# Listing: `sort` is any album field, `order` asc|desc; `q` is bounded so one search costs a bounded amount of work.
+SORT_FIELDS = ("Rank", "Album", "Artist", "Genre", "Year")
+SORT_ORDERS = ("asc", "desc")
+SEARCH_MAX_LENGTH, SEARCH_MAX_WORDS = 100, 8
 
 # ECMA-262 and Python `re` both read this: no C0/C1 control characters, at least one non-blank character.
 _NO_CONTROL = r"\u0000-\u001F\u007F-\u009F"
@@ -76,6 +80,23 @@ class VersionConflict(AlbumError):
     def __init__(self, current: Album) -> None:
         super().__init__(f"Album {current.rank} was changed by someone else (now at version {current.version}).")
         self.current = current
+
+
+class UnreadableAlbum(AlbumError):
+    """The stored item at this rank is not an album this API can read (written by another tool or by hand)."""
+
+    def __init__(self, rank: int, problem: str) -> None:
+        super().__init__(f"Album {rank} is stored in a form this API cannot read ({problem}); fix or delete it.")
+        self.rank = rank
+
+
+class ServiceBusy(AlbumError):
+    """The table kept refusing a write for now (contention or throttling that outlasted the retries)."""
+
+    retry_after_seconds = 1
+
+    def __init__(self) -> None:
+        super().__init__("The albums table is busy; try again in a moment.")
 
 
 class Unauthenticated(AlbumError):
@@ -209,8 +230,36 @@ class AlbumChanges:
 
 @dataclass(frozen=True)
 class PageRequest:
+    """GET /album without `rank`: which albums (the search words), in which order, and where the page starts."""
+
     limit: int
     next_token: str | None
+    words: tuple[str, ...] = ()  # normalised search words; every one must occur in the album (see search_text)
+    sort: str = "Rank"
+    descending: bool = False
+
+
+# --- search and sort keys ----------------------------------------------------------------------------------------
+
+
+def normalise(text: str) -> str:
+    """The case-, accent- and punctuation-insensitive form of a text, used for search and for sorting.
+
+    "Sgt. Pepper's Lonely" -> "sgt peppers lonely", "Beyoncé" -> "beyonce", "AC/DC" -> "acdc": punctuation is
+    dropped rather than turned into a space, so "peppers", "ac/dc" and "acdc" all find what a person means.
+    """
+    kept = []
+    for char in unicodedata.normalize("NFKD", text.casefold()):
+        if char.isalnum() and not unicodedata.combining(char):
+            kept.append(char)
+        elif char.isspace():
+            kept.append(" ")
+    return " ".join("".join(kept).split())
+
+
+def search_words(query: str) -> tuple[str, ...]:
+    """The words of a search, normalised the same way as the albums; duplicates dropped, order kept."""
+    return tuple(dict.fromkeys(normalise(query).split()))
 
 
 # --- validation --------------------------------------------------------------------------------------------------
@@ -300,10 +349,35 @@ def parse_expected_version(query: Mapping[str, str]) -> int | None:
 
 
 def parse_page_request(query: Mapping[str, str]) -> PageRequest:
-    limit = _query_value(query, "limit", PAGE_LIMIT)
-    token = query.get("nextToken")
+    """`?limit=&nextToken=&q=&sort=&order=` -> PageRequest; InvalidAlbum names every bad parameter."""
+    errors: dict[str, str] = {}
+    try:
+        limit = _query_value(query, "limit", PAGE_LIMIT)
+    except InvalidAlbum as invalid:
+        errors.update(invalid.fields)
+        limit = None
+    sort = query.get("sort", "Rank")
+    if sort not in SORT_FIELDS:
+        errors["sort"] = f"must be one of {', '.join(SORT_FIELDS)}"
+    order = query.get("order", "asc")
+    if order not in SORT_ORDERS:
+        errors["order"] = "must be asc or desc"
+    search = query.get("q", "")
+    words = search_words(search)
+    if len(search) > SEARCH_MAX_LENGTH:
+        errors["q"] = f"must be at most {SEARCH_MAX_LENGTH} characters"
+    elif len(words) > SEARCH_MAX_WORDS:
+        errors["q"] = f"must have at most {SEARCH_MAX_WORDS} words"
+    if errors:
+        raise InvalidAlbum(errors)
     # An empty nextToken is a client bug (it should omit the parameter); the repository rejects it as malformed.
-    return PageRequest(limit=PAGE_LIMIT_DEFAULT if limit is None else limit, next_token=token)
+    return PageRequest(
+        limit=PAGE_LIMIT_DEFAULT if limit is None else limit,
+        next_token=query.get("nextToken"),
+        words=words,
+        sort=sort,
+        descending=order == "desc",
+    )
 
 
 def parse_json_body(body: str | None) -> object:

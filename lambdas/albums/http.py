@@ -25,7 +25,9 @@ from albums.domain import (
     AlbumNotFound,
     InvalidAlbum,
     RankTaken,
+    ServiceBusy,
     Unauthenticated,
+    UnreadableAlbum,
     VersionConflict,
     parse_json_body,
 )
@@ -157,6 +159,8 @@ _ERRORS: dict[type[AlbumError], tuple[int, str]] = {
     AlbumNotFound: (404, "not_found"),
     RankTaken: (409, "rank_taken"),
     VersionConflict: (409, "version_conflict"),
+    UnreadableAlbum: (409, "unreadable_album"),
+    ServiceBusy: (503, "busy"),
 }
 
 
@@ -166,6 +170,8 @@ def error_response(error: AlbumError) -> Response:
         return Response(status, error_body(code, error.message, fields=error.fields))
     if isinstance(error, VersionConflict):
         return Response(status, error_body(code, str(error), current=error.current.to_json()))
+    if isinstance(error, ServiceBusy):
+        return Response(status, error_body(code, str(error)), {"Retry-After": str(error.retry_after_seconds)})
     return Response(status, error_body(code, str(error)))
 
 

@@ -1,48 +1,57 @@
-"""All DynamoDB access for albums: conditional writes, the bucket counts, bucketed pagination, page tokens.
+"""All DynamoDB access for albums: transactional writes that keep the catalog exact, and catalog-backed listings.
 
-Retries of throttling and transient errors are botocore's job (standard retry mode, see RETRY_CONFIG), not ours;
-lowering a bucket count is the one call botocore must not retry (see AlbumRepository._uncount).
+Every write changes the album, its bucket's catalog item and the directory's version of that bucket in ONE
+TransactWriteItems, so the catalog (albums.catalog) never disagrees with the albums, and a retried transaction is
+idempotent (botocore sends the same ClientRequestToken on each attempt; DynamoDB and MiniStack apply it once).
+Retries of throttling and transient errors are botocore's (standard mode, RETRY_CONFIG); a transaction that keeps
+losing to concurrent ones (TransactionConflict) is retried here a few times and then reported as ServiceBusy (503).
 """
 
 from __future__ import annotations
 
-import base64
 import functools
-import json
 import logging
-import re
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+import random
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
 
 import boto3
-from boto3.dynamodb.conditions import Attr, Key
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
+from albums.catalog import Catalog, Entry, Selection, entry_from_stored, entry_of
 from albums.domain import (
-    RANK_MAX,
     Album,
     AlbumChanges,
     AlbumError,
     AlbumNotFound,
     InvalidAlbum,
     NewAlbum,
+    PageRequest,
     RankTaken,
+    ServiceBusy,
+    UnreadableAlbum,
     VersionConflict,
     utc_timestamp,
     validate_new_album,
 )
 from albums.table import (
+    CATALOG_FORMAT,
     DIRECTORY_RANK,
-    GSI_NAME,
+    UnreadableItem,
     album_from_item,
     album_item,
-    bucket_count_attribute,
-    occupied_buckets,
+    bucket_version_attribute,
+    bucket_versions,
+    catalog_attribute,
+    catalog_entries,
+    catalog_rank,
     rank_bucket,
 )
 
@@ -50,13 +59,12 @@ from albums.table import (
 # connection errors with jittered exponential backoff. Four attempts keep the worst case (~7 s of backoff) well
 # inside API Gateway's 29 s; tight timeouts turn a hung connection into a retry instead of a stuck request.
 RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 4}, connect_timeout=2, read_timeout=5)
-_UNCOUNT = "ADD #count :minus_one"  # the one UpdateExpression botocore must never retry (see _single_attempt)
-_SINGLE_ATTEMPT = "albums_single_attempt"
-_COUNTS_PER_UPDATE = 100  # bucket ADDs per UpdateItem: keeps the update expression well under DynamoDB's 4 KB
+CONFLICT_ATTEMPTS = 4  # a transaction that lost to a concurrent one on the directory item is tried this often
 SEED_CALLER = "seed"  # createdBy/updatedBy of seeded albums
-_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,128}")
-_BAD_TOKEN = "is not a valid pagination token (pass back the nextToken of the previous page unchanged)"
+_BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
+_SETS_PER_UPDATE = 50  # catalog entries per bulk UpdateItem: well under DynamoDB's 4 KB expression limit
 logger = logging.getLogger("albums")
+_deserialize = TypeDeserializer().deserialize
 
 
 @functools.cache
@@ -75,30 +83,18 @@ def default_repository() -> AlbumRepository:
 @dataclass(frozen=True)
 class Page:
     albums: list[Album]
-    next_token: str | None
+    selection: Selection
+    skipped: int = 0  # albums of this page whose stored item could not be read (logged with their Rank)
 
     def to_json(self) -> dict[str, Any]:
-        return {"items": [album.to_json() for album in self.albums], "nextToken": self.next_token}
-
-
-def encode_page_token(last_rank: int) -> str:
-    """Opaque, URL-safe token naming the last album of a page (and its bucket, where the next page starts)."""
-    payload = json.dumps({"b": rank_bucket(last_rank), "r": last_rank}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
-
-
-def decode_page_token(token: str) -> tuple[int, int]:
-    """token -> (bucket, last rank); anything we did not issue ourselves -> InvalidAlbum on field nextToken."""
-    if _TOKEN_SHAPE.fullmatch(token):
-        try:
-            data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            bucket, rank = data["b"], data["r"]
-            # Only the canonical encoding of a real position is accepted; this also checks types and ranges.
-            if type(rank) is int and 1 <= rank <= RANK_MAX and encode_page_token(rank) == token:
-                return bucket, rank
-        except (ValueError, TypeError, KeyError):  # bad base64 / UTF-8 / JSON, or JSON that is not an object
-            pass
-    raise InvalidAlbum({"nextToken": _BAD_TOKEN})
+        return {
+            "items": [album.to_json() for album in self.albums],
+            "nextToken": self.selection.next_token,
+            "start": self.selection.start,
+            "total": self.selection.total,
+            "decades": self.selection.decades,
+            "skipped": self.skipped,
+        }
 
 
 class AlbumRepository:
@@ -106,7 +102,10 @@ class AlbumRepository:
 
     def __init__(self, table: Any, clock: Callable[[], str] = utc_timestamp) -> None:
         self._table = table
+        # The resource's own client: boto3 converts plain Python values to and from DynamoDB's typed JSON on it.
+        self._client = table.meta.client
         self._clock = clock
+        self.catalog = Catalog()  # kept across warm invocations; refreshed from the directory on every listing
 
     # --- reads ---------------------------------------------------------------------------------------------------
 
@@ -116,261 +115,290 @@ class AlbumRepository:
             raise AlbumNotFound(rank)
         return current
 
-    def list_page(self, limit: int, next_token: str | None = None) -> Page:
-        """Up to `limit` albums in ascending Rank after the token's position; next_token is None exactly at the end.
+    def list_page(self, request: PageRequest) -> Page:
+        """One page of the albums matching request.words in request's order, with the whole result's total and
+        decade counts. Cost: one directory read, the catalog items that changed since the last call, one
+        BatchGetItem of the page's albums."""
+        self.refresh_catalog()
+        selection = self.catalog.select(request)
+        found, skipped = self._albums_by_rank(selection.ranks)
+        return Page([found[rank] for rank in selection.ranks if rank in found], selection, skipped)
 
-        Reads the current bucket's GSI partition asking for one album more than still fits, which tells whether a
-        next page exists; when a bucket runs out, one read of the directory item names the later buckets counted
-        above 0, so empty buckets (however many albums they once held) cost no query.
-        """
-        bucket, after = (0, DIRECTORY_RANK) if next_token is None else decode_page_token(next_token)
-        albums: list[Album] = []
-        later_buckets: Iterator[int] | None = None
-        while True:
-            batch, resume_after = self._query_bucket(bucket, after, limit + 1 - len(albums))
-            albums.extend(batch)
-            if len(albums) > limit:
-                page = albums[:limit]
-                return Page(page, encode_page_token(page[-1].rank))
-            if resume_after is not None:  # DynamoDB's 1 MB response cap cut the bucket short
-                after = resume_after
-                continue
-            if later_buckets is None:
-                later_buckets = iter(self._occupied_buckets_after(bucket))
-            next_bucket = next(later_buckets, None)
-            if next_bucket is None:
-                return Page(albums, None)
-            bucket, after = next_bucket, DIRECTORY_RANK
+    def refresh_catalog(self) -> Catalog:
+        directory = self._table.get_item(Key={"Rank": DIRECTORY_RANK}, ConsistentRead=True).get("Item", {})
+        identity = directory.get("catalogId")
+        if identity != self.catalog.identity:  # a new table (or a rebuilt catalog): start from nothing
+            self.catalog.clear(identity)
+        versions = bucket_versions(directory)
+        for gone in set(self.catalog.versions) - set(versions):
+            self.catalog.replace_bucket(gone, {}, None)
+        stale = [bucket for bucket, version in versions.items() if self.catalog.versions.get(bucket) != version]
+        items = self._batch_get([{"Rank": catalog_rank(bucket)} for bucket in stale], consistent=True)
+        for bucket in stale:
+            stored = catalog_entries(items.get(catalog_rank(bucket), {}))
+            entries = {rank: entry_from_stored(rank, value) for rank, value in stored.items()}
+            self.catalog.replace_bucket(bucket, entries, versions[bucket])
+        return self.catalog
+
+    def _albums_by_rank(self, ranks: list[int]) -> tuple[dict[int, Album], int]:
+        found: dict[int, Album] = {}
+        skipped = 0
+        for rank, item in self._batch_get([{"Rank": rank} for rank in ranks], consistent=False).items():
+            try:
+                found[rank] = album_from_item(item)
+            except UnreadableItem as problem:
+                skipped += 1
+                logger.warning("unreadable album skipped", extra={"fields": {"rank": rank, "problem": str(problem)}})
+        return found, skipped
+
+    def _batch_get(self, keys: list[dict[str, int]], *, consistent: bool) -> dict[int, dict[str, Any]]:
+        """Rank -> item for the keys that exist, following UnprocessedKeys (DynamoDB may return a partial answer)."""
+        items: dict[int, dict[str, Any]] = {}
+        name = self._table.name
+        for start in range(0, len(keys), _BATCH_GET_KEYS):
+            request: dict[str, Any] = {name: {"Keys": keys[start : start + _BATCH_GET_KEYS]}}
+            if consistent:
+                request[name]["ConsistentRead"] = True
+            for attempt in range(8):
+                response = self._client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(name, []):
+                    items[int(item["Rank"])] = item
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0) * random.random())
+            else:
+                raise ServiceBusy()
+        return items
 
     def _find(self, rank: int) -> Album | None:
         item = self._table.get_item(Key={"Rank": rank}, ConsistentRead=True).get("Item")
-        return None if item is None else album_from_item(item)
-
-    def _query_bucket(self, bucket: int, after: int, limit: int) -> tuple[list[Album], int | None]:
-        response = self._table.query(
-            IndexName=GSI_NAME,
-            KeyConditionExpression=Key("RankBucket").eq(bucket) & Key("Rank").gt(after),
-            Limit=limit,
-        )
-        albums = [album_from_item(item) for item in response.get("Items", [])]
-        last_key = response.get("LastEvaluatedKey")
-        cut_short = last_key is not None and len(albums) < limit
-        return albums, int(last_key["Rank"]) if cut_short else None
-
-    def _occupied_buckets_after(self, bucket: int) -> list[int]:
-        directory = self._table.get_item(Key={"Rank": DIRECTORY_RANK}, ConsistentRead=True).get("Item", {})
-        return [later for later in occupied_buckets(directory) if later > bucket]
+        if item is None:
+            return None
+        try:
+            return album_from_item(item)
+        except UnreadableItem as problem:
+            raise UnreadableAlbum(rank, str(problem)) from None
 
     # --- writes --------------------------------------------------------------------------------------------------
 
     def create(self, new: NewAlbum, caller: str) -> Album:
-        """Stores a new album at version 1; RankTaken if the rank is in use (a conditional put, no read first).
-
-        Invariant of the bucket counts: a count is never below the number of albums in its bucket, because a listing
-        skips buckets counted 0 and a count too low would hide albums (too high only costs one empty query). So the
-        count goes up BEFORE the put can write the album, and comes down again only when no attempt of the put can
-        have written it; delete lowers it only AFTER the album is gone. A crash between two steps leaves it high.
-        """
+        """Stores a new album at version 1; RankTaken if the rank is in use (a conditional put, no read first)."""
         album = self._stamped(new, caller)
-        bucket = rank_bucket(new.rank)
-        self._count_albums(Counter({bucket: 1}))
-        try:
-            response = self._table.put_item(
-                Item=album_item(album),
-                ConditionExpression=Attr("Rank").not_exists(),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            # A 4xx (condition failed, throttled, invalid) proves that the last attempt wrote nothing.
-            refused = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500) < 500
-            self._settle_count(bucket, _retries(error.response) + (0 if refused else 1))
-            if not _is_condition_failure(error):
-                raise
-            # botocore retries a put whose response was lost although DynamoDB applied it; the retry then finds
-            # our own album (same millisecond stamp and caller) and must not report it as someone else's.
-            if _old_album(error) == album:
-                return album
-            raise RankTaken(new.rank) from None
-        except Exception:
-            # No answer at all (connection errors, timeouts): every attempt botocore made may have written.
-            self._settle_count(bucket, RETRY_CONFIG.retries["total_max_attempts"])
-            raise
-        self._settle_count(bucket, _retries(response) + 1)
+        put = {
+            "Put": {
+                "TableName": self._table.name,
+                "Item": album_item(album),
+                "ConditionExpression": "attribute_not_exists(#rank)",
+                "ExpressionAttributeNames": {"#rank": "Rank"},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        failed = self._transact([put, *self._catalog_writes(album.rank, entry_of(album))])
+        if failed is not None and not _is_ours(failed, album):
+            raise RankTaken(new.rank)
+        # (The stored album is ours when a retry of an applied transaction ran without ClientRequestToken dedup.)
         return album
 
     def update(self, rank: int, changes: AlbumChanges, caller: str) -> Album:
         """Applies changes if the stored version is changes.version; AlbumNotFound / VersionConflict otherwise."""
-        names = {"#rank": "Rank", "#version": "version", "#updatedAt": "updatedAt", "#updatedBy": "updatedBy"}
-        values: dict[str, Any] = {
-            ":expected": changes.version,
-            ":next": changes.version + 1,
-            ":now": self._clock(),
-            ":caller": caller,
+        current = self.get(rank)
+        if current.version != changes.version:
+            raise VersionConflict(current)
+        fields = {"Album": "title", "Artist": "artist", "Genre": "genre", "Year": "year"}
+        updated = replace(
+            current,
+            **{fields[name]: value for name, value in changes.fields.items()},
+            version=current.version + 1,
+            updated_at=self._clock(),
+            updated_by=caller,
+        )
+        put = {
+            "Put": {
+                "TableName": self._table.name,
+                "Item": album_item(updated),
+                "ConditionExpression": "attribute_exists(#rank) AND #version = :expected",
+                "ExpressionAttributeNames": {"#rank": "Rank", "#version": "version"},
+                "ExpressionAttributeValues": {":expected": changes.version},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
         }
-        assignments = ["#version = :next", "#updatedAt = :now", "#updatedBy = :caller"]
-        for index, (field, value) in enumerate(changes.fields.items()):
-            names[f"#f{index}"] = field
-            values[f":f{index}"] = value
-            assignments.append(f"#f{index} = :f{index}")
-        try:
-            response = self._table.update_item(
-                Key={"Rank": rank},
-                UpdateExpression="SET " + ", ".join(assignments),
-                ConditionExpression="attribute_exists(#rank) AND #version = :expected",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if not _is_condition_failure(error):
-                raise
-            conflict = self._conflict(rank, error)
-            if isinstance(conflict, VersionConflict) and _is_own_applied_update(conflict.current, changes, values):
-                return conflict.current  # a retry of an update DynamoDB had already applied
-            raise conflict from None
-        return album_from_item(response["Attributes"])
+        failed = self._transact([put, *self._catalog_writes(rank, entry_of(updated))])
+        if failed is not None and not _is_ours(failed, updated):
+            raise self._conflict(rank, failed)
+        return updated
 
     def delete(self, rank: int, expected_version: int | None = None) -> None:
-        """Deletes the album (only at expected_version, if given), then lowers its bucket's count: only after the
-        album is gone, and only when this call deleted it (see create for the invariant)."""
-        condition = "attribute_exists(#rank)"
-        extra: dict[str, Any] = {}
+        """Deletes the album (only at expected_version, if given) and its catalog entry."""
+        delete: dict[str, Any] = {
+            "TableName": self._table.name,
+            "Key": {"Rank": rank},
+            "ConditionExpression": "attribute_exists(#rank)",
+            "ExpressionAttributeNames": {"#rank": "Rank"},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
         if expected_version is not None:
-            condition += " AND #version = :expected"
-            extra = {"ExpressionAttributeValues": {":expected": expected_version}}
+            delete["ConditionExpression"] += " AND #version = :expected"
+            delete["ExpressionAttributeNames"]["#version"] = "version"
+            delete["ExpressionAttributeValues"] = {":expected": expected_version}
+        failed = self._transact([{"Delete": delete}, *self._catalog_writes(rank, None)])
+        if failed is not None:
+            raise AlbumNotFound(rank) if expected_version is None else self._conflict(rank, failed)
+
+    def _catalog_writes(self, rank: int, entry: Entry | None) -> list[dict[str, Any]]:
+        """The two catalog updates of a write: the bucket's entry (set, or removed when entry is None) and the
+        bucket's version in the directory (so readers know to re-read it)."""
+        bucket = rank_bucket(rank)
+        names = {"#entry": catalog_attribute(rank)}
+        if entry is None:
+            catalog_update: dict[str, Any] = {"UpdateExpression": "REMOVE #entry", "ExpressionAttributeNames": names}
+        else:
+            catalog_update = {
+                "UpdateExpression": "SET #entry = :entry",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": {":entry": entry.stored()},
+            }
+        return [
+            {"Update": {"TableName": self._table.name, "Key": {"Rank": catalog_rank(bucket)},
+                        **catalog_update}},
+            {"Update": self._directory_bump([bucket])},
+        ]
+
+    def _directory_bump(self, buckets: Iterable[int]) -> dict[str, Any]:
+        buckets = sorted(set(buckets))
+        names = {f"#v{bucket}": bucket_version_attribute(bucket) for bucket in buckets}
+        return {
+            "TableName": self._table.name,
+            "Key": {"Rank": DIRECTORY_RANK},
+            "UpdateExpression": "ADD " + ", ".join(f"#v{bucket} :one" for bucket in buckets)
+            + " SET #id = if_not_exists(#id, :id)",
+            "ExpressionAttributeNames": {**names, "#id": "catalogId"},
+            "ExpressionAttributeValues": {":one": 1, ":id": uuid.uuid4().hex},
+        }
+
+    def _transact(self, items: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """Runs the transaction; returns None when it was applied, or the first item's cancellation reason when that
+        item's condition failed (the others are ours and unconditional). Lost races are retried, then ServiceBusy."""
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=items)
+                return None
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons = error.response.get("CancellationReasons") or []
+                first = reasons[0] if reasons else {}
+                if first.get("Code") == "ConditionalCheckFailed":
+                    return first
+                if not any(reason.get("Code") in ("TransactionConflict", "ThrottlingError") for reason in reasons):
+                    raise
+                logger.info("transaction lost a race; retrying", extra={"fields": {"attempt": attempt + 1}})
+                time.sleep(min(0.02 * 2**attempt, 0.5) * (0.5 + random.random()))
+        raise ServiceBusy()
+
+    def _conflict(self, rank: int, reason: Mapping[str, Any]) -> AlbumError:
+        """A failed `exists AND version = expected` condition: which half failed?"""
         try:
-            self._table.delete_item(
-                Key={"Rank": rank},
-                ConditionExpression=condition,
-                ExpressionAttributeNames={"#rank": "Rank", **({"#version": "version"} if extra else {})},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **extra,
-            )
-        except ClientError as error:
-            if not _is_condition_failure(error):
-                raise
-            raise (AlbumNotFound(rank) if expected_version is None else self._conflict(rank, error)) from None
-        self._uncount(rank_bucket(rank))
+            current = _stored_album(reason) if reason.get("Item") else self._find(rank)
+        except UnreadableItem as problem:
+            return UnreadableAlbum(rank, str(problem))
+        return AlbumNotFound(rank) if current is None else VersionConflict(current)
+
+    # --- bulk ----------------------------------------------------------------------------------------------------
 
     def put_many(self, albums: Iterable[NewAlbum], *, caller: str = SEED_CALLER, chunk_size: int = 1000) -> int:
-        """Bulk write (batch_write_item; overwrites same ranks at version 1). Each chunk's albums are counted in
-        their buckets before the chunk is written; an overwritten rank is counted twice, which is safe (too high)."""
+        """Bulk write at version 1 (overwrites same ranks). Not transactional: each chunk's catalog entries are
+        written BEFORE its albums, so an interrupted load can list a rank that is not there yet (skipped quietly by
+        a listing) but never hides an album that is."""
         written = 0
         iterator = iter(albums)
-        while chunk := list(islice(iterator, chunk_size)):
-            self._count_albums(Counter(rank_bucket(new.rank) for new in chunk))
+        while chunk := [self._stamped(new, caller) for new in islice(iterator, chunk_size)]:
+            self._write_catalog_entries({album.rank: entry_of(album) for album in chunk})
             with self._table.batch_writer(overwrite_by_pkeys=["Rank"]) as batch:
-                for new in chunk:
-                    batch.put_item(Item=album_item(self._stamped(new, caller)))
+                for album in chunk:
+                    batch.put_item(Item=album_item(album))
             written += len(chunk)
+        self._table.update_item(
+            Key={"Rank": DIRECTORY_RANK},
+            UpdateExpression="SET #format = :format",
+            ExpressionAttributeNames={"#format": "format"},
+            ExpressionAttributeValues={":format": CATALOG_FORMAT},
+        )
         return written
+
+    def _write_catalog_entries(self, entries: Mapping[int, Entry]) -> None:
+        by_bucket: dict[int, list[Entry]] = defaultdict(list)
+        for rank, entry in entries.items():
+            by_bucket[rank_bucket(rank)].append(entry)
+        for bucket, bucket_entries in by_bucket.items():
+            for start in range(0, len(bucket_entries), _SETS_PER_UPDATE):
+                group = bucket_entries[start : start + _SETS_PER_UPDATE]
+                self._table.update_item(
+                    Key={"Rank": catalog_rank(bucket)},
+                    UpdateExpression="SET " + ", ".join(f"#r{entry.rank} = :r{entry.rank}" for entry in group),
+                    ExpressionAttributeNames={f"#r{entry.rank}": catalog_attribute(entry.rank) for entry in group},
+                    ExpressionAttributeValues={f":r{entry.rank}": entry.stored() for entry in group},
+                )
+        self._client.update_item(TableName=self._table.name, **_low_level(self._directory_bump(by_bucket)))
+
+    def rebuild_catalog(self) -> int:
+        """Writes the catalog afresh from a scan of the albums (a table from before the catalog, or after repairs by
+        hand). Run it on an idle stack: writes during the scan may be missed. Unreadable items are left out and
+        logged. Returns the number of albums catalogued."""
+        entries: dict[int, Entry] = {}
+        old_catalog: list[int] = []
+        scan: dict[str, Any] = {}
+        while True:
+            page = self._table.scan(**scan)
+            for item in page["Items"]:
+                rank = int(item["Rank"])
+                if rank < DIRECTORY_RANK:
+                    old_catalog.append(rank)
+                elif rank > DIRECTORY_RANK:
+                    try:
+                        entries[rank] = entry_of(album_from_item(item))
+                    except UnreadableItem as problem:
+                        logger.warning("unreadable album left out of the catalog: Rank %s %s", rank, problem)
+            if "LastEvaluatedKey" not in page:
+                break
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        with self._table.batch_writer() as batch:
+            for rank in old_catalog:
+                batch.delete_item(Key={"Rank": rank})
+        self._table.put_item(Item={"Rank": DIRECTORY_RANK, "catalogId": uuid.uuid4().hex, "format": CATALOG_FORMAT})
+        if entries:
+            self._write_catalog_entries(entries)
+        return len(entries)
 
     def _stamped(self, new: NewAlbum, caller: str) -> Album:
         now = self._clock()
         return Album(new.rank, new.title, new.artist, new.genre, new.year, 1, now, now, caller, caller)
 
-    def _count_albums(self, added: Counter[int]) -> None:
-        """Raises bucket counts with atomic ADDs on the directory item. botocore may retry these (a retry of an
-        applied ADD counts twice: too high, which is safe)."""
-        buckets = sorted(added)
-        for start in range(0, len(buckets), _COUNTS_PER_UPDATE):
-            group = buckets[start : start + _COUNTS_PER_UPDATE]
-            self._table.update_item(
-                Key={"Rank": DIRECTORY_RANK},
-                UpdateExpression="ADD " + ", ".join(f"#b{bucket} :b{bucket}" for bucket in group),
-                ExpressionAttributeNames={f"#b{bucket}": bucket_count_attribute(bucket) for bucket in group},
-                ExpressionAttributeValues={f":b{bucket}": added[bucket] for bucket in group},
-            )
 
-    def _settle_count(self, bucket: int, may_have_written: int) -> None:
-        """create counted its album once in advance; make that the number of put attempts that may have written it.
+def _stored_album(reason: Mapping[str, Any]) -> Album | None:
+    """The album a failed condition saw (ReturnValuesOnConditionCheckFailure=ALL_OLD), if the service sent one.
 
-        Usually 1 (nothing to do) or 0 (the only attempt was refused: uncount). After botocore retried the put, an
-        earlier attempt whose answer was lost may have written the album, and if someone deleted it (uncounting it)
-        before the retry, the retry writes it again: each such attempt is counted, so the count stays high enough.
-        """
-        if may_have_written == 0:
-            self._uncount(bucket)
-        elif may_have_written > 1:
-            self._count_albums(Counter({bucket: may_have_written - 1}))
-
-    def _uncount(self, bucket: int) -> None:
-        """Lowers a bucket count by one, in exactly one attempt: a retried ADD whose first attempt was applied would
-        subtract twice, and a count too low hides albums. A failure leaves the count high (safe), so it is logged,
-        not raised: the album is deleted, or the create's answer (409, 500) is already decided."""
-        _single_attempt(self._table.meta.client)
-        try:
-            self._table.update_item(
-                Key={"Rank": DIRECTORY_RANK},
-                UpdateExpression=_UNCOUNT,
-                ExpressionAttributeNames={"#count": bucket_count_attribute(bucket)},
-                ExpressionAttributeValues={":minus_one": -1},
-            )
-        except (ClientError, BotoCoreError):
-            logger.warning("bucket %d count not lowered (it stays an upper bound)", bucket, exc_info=True)
-
-    def _conflict(self, rank: int, error: ClientError) -> AlbumError:
-        """A failed `exists AND version = expected` condition: which half failed?"""
-        current = _old_album(error)  # ReturnValuesOnConditionCheckFailure=ALL_OLD saves a read
-        if current is None:
-            current = self._find(rank)
-        return AlbumNotFound(rank) if current is None else VersionConflict(current)
-
-
-class _NotRetried(BotoCoreError):
-    fmt = "An attempt to lower a bucket count failed; it is not retried: {reason}"
-
-
-def _single_attempt(client: Any) -> None:
-    """Makes botocore try an `_UNCOUNT` update only once, on the table's own client (same credentials, endpoint).
-
-    Idempotent. The request is marked while its parameters are built; after a failed attempt of a marked request,
-    the operation's own needs-retry hook (which runs before botocore's retry handler for the whole service) raises
-    instead of letting that handler schedule a retry.
-    """
-
-    def mark(params: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
-        if params.get("UpdateExpression") == _UNCOUNT:
-            context[_SINGLE_ATTEMPT] = True
-
-    def refuse_retry(request_dict: Mapping[str, Any], response: Any, caught_exception: Any, **_: Any) -> None:
-        if request_dict.get("context", {}).get(_SINGLE_ATTEMPT):
-            status = response[0].status_code if response is not None else None
-            if caught_exception is not None or status is None or status >= 300:
-                raise _NotRetried(reason=caught_exception or f"HTTP {status}")
-
-    events = client.meta.events
-    events.register("before-parameter-build.dynamodb.UpdateItem", mark, unique_id="albums-single-attempt-mark")
-    events.register_first("needs-retry.dynamodb.UpdateItem", refuse_retry, unique_id="albums-single-attempt-retry")
-
-
-def _retries(response: Mapping[str, Any]) -> int:
-    """How many times botocore retried the call that produced this response (or error response)."""
-    return int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
-
-
-def _is_condition_failure(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
-def _old_album(error: ClientError) -> Album | None:
-    """The item a failed condition saw (ReturnValuesOnConditionCheckFailure=ALL_OLD), if the service sent it."""
-    old_item = error.response.get("Item")
-    if not old_item or "Album" not in old_item:
+    Cancellation reasons are not converted by boto3's resource layer: their values are still typed JSON."""
+    old = reason.get("Item")
+    if not old:
         return None
-    deserializer = TypeDeserializer()
-    return album_from_item({name: deserializer.deserialize(value) for name, value in old_item.items()})
+    return album_from_item({key: _deserialize(value) if _typed(value) else value for key, value in old.items()})
 
 
-def _is_own_applied_update(current: Album, changes: AlbumChanges, values: Mapping[str, Any]) -> bool:
-    stored = current.to_json()
-    return (
-        current.version == values[":next"]
-        and current.updated_at == values[":now"]
-        and current.updated_by == values[":caller"]
-        and all(stored[field] == value for field, value in changes.fields.items())
-    )
+def _is_ours(reason: Mapping[str, Any], album: Album) -> bool:
+    try:
+        return _stored_album(reason) == album
+    except UnreadableItem:
+        return False
+
+
+def _typed(value: object) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("S", "N", "L", "M", "BOOL", "NULL")
+
+
+def _low_level(update: Mapping[str, Any]) -> dict[str, Any]:
+    """A transaction's Update member as update_item keyword arguments (without its TableName)."""
+    return {key: value for key, value in update.items() if key != "TableName"}
 
 
 def seed_albums(table: Any, rows: Iterable[Mapping[str, object]], *, seeded_by: str = SEED_CALLER) -> int:

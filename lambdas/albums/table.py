@@ -1,49 +1,36 @@
 """The Albums table as data, shared by the bootstrap (create_table) and the unit-test fixtures, plus the mapping
-between an Album and its stored item.
+between an Album and its stored items.
 
-Listing reads the GSI `ByRankBucket` (hash RankBucket = Rank // BUCKET_SIZE, range Rank): one page touches one bounded
-partition, because MiniStack's Query sorts a whole partition per call and real DynamoDB should not get one hot
-partition. The item with Rank 0 is the bucket directory: one number attribute per bucket, `b<bucket>` = how many albums
-the bucket holds (`b4` for ranks 1000-1249), kept with atomic ADDs. A count is an upper bound, never below the
-bucket's real number of albums (see AlbumRepository.create), so a listing may skip every bucket counted 0 without
-querying it. The directory has no RankBucket, so it never appears in the index.
+One table keyed by Rank holds three kinds of item:
+- albums, Rank 1 .. 1,000,000;
+- one catalog item per rank bucket (BUCKET_SIZE ranks), Rank -1 - bucket: attribute `r<rank>` holds that album's
+  normalised search and sort keys (see albums.catalog). It is written in the same transaction as the album, so it is
+  exact, and it stays well inside DynamoDB's 400 KB per item (250 entries of at most ~800 characters);
+- the directory, Rank 0: `v<bucket>` counts the writes to each bucket's catalog item (a reader re-reads only the
+  buckets whose number changed) and `catalogId` names this catalog (a new table gets a new one).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from albums.domain import Album
 
-GSI_NAME = "ByRankBucket"
-# 250: a full bucket costs MiniStack ~9 ms to sort per Query (1,000 cost ~35 ms), and bucket 0 is as full at
-# 500 albums as at 50,000, so a page costs the same at any table size. Even 4,001 bucket counts keep the directory
-# small (~40 KB of the item's 400 KB).
+# 250: a catalog item stays small (~20 KB for typical titles), so a write's transaction stays cheap, and 50,000
+# albums are 200 items, read once per cold start.
 BUCKET_SIZE = 250
 DIRECTORY_RANK = 0
-_BUCKET_COUNT = re.compile(r"b([0-9]+)")
+CATALOG_FORMAT = 2  # the directory's `format`; an older layout (no catalog) is rebuilt by the bootstrap
+_BUCKET_VERSION = re.compile(r"v([0-9]+)")
 
 # Use as `client.create_table(**TABLE_DEFINITION, TableName=name)`; treat as read-only.
 TABLE_DEFINITION: dict[str, Any] = {
-    "AttributeDefinitions": [
-        {"AttributeName": "Rank", "AttributeType": "N"},
-        {"AttributeName": "RankBucket", "AttributeType": "N"},
-    ],
+    "AttributeDefinitions": [{"AttributeName": "Rank", "AttributeType": "N"}],
     "KeySchema": [{"AttributeName": "Rank", "KeyType": "HASH"}],
     "BillingMode": "PAY_PER_REQUEST",
-    "GlobalSecondaryIndexes": [
-        {
-            "IndexName": GSI_NAME,
-            "KeySchema": [
-                {"AttributeName": "RankBucket", "KeyType": "HASH"},
-                {"AttributeName": "Rank", "KeyType": "RANGE"},
-            ],
-            "Projection": {"ProjectionType": "ALL"},
-        }
-    ],
 }
 
 
@@ -51,50 +38,69 @@ def rank_bucket(rank: int) -> int:
     return rank // BUCKET_SIZE
 
 
-def bucket_count_attribute(bucket: int) -> str:
-    """The directory attribute counting the albums of `bucket`."""
-    return f"b{bucket}"
+def catalog_rank(bucket: int) -> int:
+    """The key of a bucket's catalog item: below 0, so it never collides with an album or the directory."""
+    return -1 - bucket
 
 
-def occupied_buckets(directory: Mapping[str, Any]) -> list[int]:
-    """The buckets the directory item counts above 0, ascending (other attributes, such as Rank, are ignored)."""
-    counted = ((_BUCKET_COUNT.fullmatch(name), count) for name, count in directory.items())
-    return sorted(int(match[1]) for match, count in counted if match and count > 0)
+def catalog_attribute(rank: int) -> str:
+    return f"r{rank}"
+
+
+def bucket_version_attribute(bucket: int) -> str:
+    return f"v{bucket}"
+
+
+def bucket_versions(directory: Mapping[str, Any]) -> dict[int, int]:
+    """bucket -> version, from the directory item (other attributes are ignored)."""
+    matches = ((_BUCKET_VERSION.fullmatch(name), value) for name, value in directory.items())
+    return {int(match[1]): int(value) for match, value in matches if match}
+
+
+def catalog_entries(item: Mapping[str, Any]) -> dict[int, Any]:
+    """rank -> stored entry, from a catalog item."""
+    return {int(name[1:]): value for name, value in item.items() if name.startswith("r") and name[1:].isdigit()}
 
 
 def album_item(album: Album) -> dict[str, Any]:
-    """The stored item of an album: the contract's fields plus RankBucket (the GSI hash key)."""
-    item = album.to_json()
-    item["RankBucket"] = rank_bucket(album.rank)
-    return item
+    """The stored item of an album: the contract's fields."""
+    return album.to_json()
 
 
 def album_from_item(item: Mapping[str, Any]) -> Album:
-    """A stored item (numbers as Decimal, as boto3's resource layer returns them) -> Album."""
+    """A stored item (numbers as Decimal, as boto3's resource layer returns them) -> Album.
+
+    Raises UnreadableItem, naming the field, when another tool wrote something that is not an album of ours.
+    """
     return Album(
-        rank=_integer(item["Rank"]),
-        title=item["Album"],
-        artist=item["Artist"],
-        genre=item["Genre"],
-        year=_integer(item["Year"]),
-        version=_integer(item["version"]),
-        created_at=item["createdAt"],
-        updated_at=item["updatedAt"],
-        created_by=item["createdBy"],
-        updated_by=item["updatedBy"],
+        rank=_integer(item, "Rank"),
+        title=_text(item, "Album"),
+        artist=_text(item, "Artist"),
+        genre=_text(item, "Genre"),
+        year=_integer(item, "Year"),
+        version=_integer(item, "version"),
+        created_at=_text(item, "createdAt"),
+        updated_at=_text(item, "updatedAt"),
+        created_by=_text(item, "createdBy"),
+        updated_by=_text(item, "updatedBy"),
     )
 
 
-def _integer(value: Decimal | int) -> int:
-    return int(value)
+class UnreadableItem(ValueError):
+    """A stored item that does not have the shape of an album (written by another tool, or by hand)."""
 
 
-def seed_albums(table: Any, albums: Iterable[Mapping[str, object]], *, seeded_by: str = "seed") -> int:
-    """Bulk-load albums (dicts of Rank, Album, Artist, Genre, Year) into `table` (a boto3 Table resource).
+def _integer(item: Mapping[str, Any], field: str) -> int:
+    value = item.get(field)
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    if type(value) is int:
+        return value
+    raise UnreadableItem(f"{field} is {'missing' if value is None else 'not an integer'}")
 
-    Kept here next to the definition for the bootstrap; the work (validation with the API's rules, batch writes,
-    bucket counts) is `albums.repository.seed_albums`, imported lazily so that `albums.table` stays cheap.
-    """
-    from albums.repository import seed_albums as seed_with_repository
 
-    return seed_with_repository(table, albums, seeded_by=seeded_by)
+def _text(item: Mapping[str, Any], field: str) -> str:
+    value = item.get(field)
+    if type(value) is not str:
+        raise UnreadableItem(f"{field} is {'missing' if value is None else 'not a text'}")
+    return value

@@ -54,7 +54,7 @@ def test_each_function_may_do_only_its_own_job(local) -> None:
         policy = json.loads(policy) if isinstance(policy, str) else policy
         allowed[function.method] = {action for statement in policy["Statement"]
                                     for action in _as_list(statement["Action"]) if action.startswith("dynamodb:")}
-    assert allowed["GET"] <= {"dynamodb:GetItem", "dynamodb:Query"}
+    assert allowed["GET"] <= {"dynamodb:GetItem", "dynamodb:BatchGetItem"}  # reads only
     assert "dynamodb:PutItem" in allowed["POST"] and "dynamodb:DeleteItem" not in allowed["POST"]
     assert "dynamodb:DeleteItem" in allowed["DELETE"] and "dynamodb:PutItem" not in allowed["DELETE"]
     assert not any("dynamodb:Scan" in actions or "dynamodb:*" in actions for actions in allowed.values())

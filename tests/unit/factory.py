@@ -71,3 +71,18 @@ def create_albums_table(name: str = TABLE_NAME) -> Any:
     """The table exactly as the bootstrap creates it (same definition object)."""
     boto3.client("dynamodb").create_table(TableName=name, **TABLE_DEFINITION)
     return boto3.resource("dynamodb").Table(name)
+
+
+def stored_catalog(table: Any) -> dict[int, list[Any]]:
+    """rank -> catalog entry, read straight from the catalog items (Rank < 0) of the table."""
+    from albums.table import catalog_entries
+
+    entries: dict[int, list[Any]] = {}
+    for item in table.scan()["Items"]:
+        if item["Rank"] < 0:
+            entries.update({rank: [*value[:3], int(value[3])] for rank, value in catalog_entries(item).items()})
+    return entries
+
+
+def stored_albums(table: Any) -> dict[int, dict[str, Any]]:
+    return {int(item["Rank"]): item for item in table.scan()["Items"] if item["Rank"] > 0}

@@ -6,7 +6,7 @@ import pytest
 
 from albums.handlers import create, delete, update
 
-from .factory import album_body, call
+from .factory import album_body, call, stored_catalog
 
 
 @pytest.fixture
@@ -64,22 +64,18 @@ def test_bad_parameters_are_400(table, query, field):
     assert list(body["error"]["fields"]) == [field]
 
 
-def test_delete_lowers_the_bucket_count_and_a_refused_delete_does_not(stored, table):
+def test_delete_removes_the_catalog_entry_and_a_refused_delete_does_not(stored, table):
     assert call(create.handler, "POST", body=album_body(32))[0] == 201
     assert call(update.handler, "PUT", {"rank": "32"}, {"Year": 1960, "version": 1})[0] == 200
-    assert _count(table) == 2
+    assert sorted(stored_catalog(table)) == [31, 32]
 
     assert call(delete.handler, "DELETE", {"rank": "31"})[0] == 204
-    assert _count(table) == 1
+    assert sorted(stored_catalog(table)) == [32]
     assert call(delete.handler, "DELETE", {"rank": "31"})[0] == 404
     assert call(delete.handler, "DELETE", {"rank": "32", "version": "1"})[0] == 409
-    assert _count(table) == 1
+    assert sorted(stored_catalog(table)) == [32]
     assert call(delete.handler, "DELETE", {"rank": "32", "version": "2"})[0] == 204
-    assert _count(table) == 0
-
-
-def _count(table, bucket=0):
-    return table.get_item(Key={"Rank": 0})["Item"][f"b{bucket}"]
+    assert stored_catalog(table) == {}
 
 
 def _event(query):

@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from albums.catalog import _fingerprint
+from albums.domain import PageRequest
 from albums.handlers import create, get
 
 from .factory import album_body, call
@@ -51,7 +53,8 @@ def test_list_without_parameters_returns_all_in_ascending_rank(three_albums):
 
 def test_list_on_an_empty_table_is_an_empty_last_page(table):
     status, body, _ = call(get.handler, "GET", {})
-    assert (status, body) == (200, {"items": [], "nextToken": None})
+    assert (status, body) == (200, {"items": [], "nextToken": None, "start": 0, "total": 0, "decades": [],
+                                    "skipped": 0})
 
 
 @pytest.mark.parametrize("limit", ["0", "101", "x", "-1", "2.5"])
@@ -66,21 +69,26 @@ def _token(payload: object, *, padded: bool = False) -> str:
     return encoded if padded else encoded.rstrip("=")
 
 
+RANK_ORDER = _fingerprint(PageRequest(limit=50, next_token=None))
+
+
 @pytest.mark.parametrize(
     "token",
     [
         "",
         "garbage!",
-        "a" * 500,
+        "a" * 1500,
         "%%%",
-        _token({"b": 0}),
-        _token({"b": 0, "r": 0}),  # rank 0 is the directory, not a position
-        _token({"b": 1, "r": 5}),  # bucket does not match the rank
-        _token({"b": 0, "r": "5"}),
-        _token({"b": 0, "r": True}),
-        _token({"b": 1000, "r": 1_000_001}),
-        _token({"b": 0, "r": 5, "x": 1}),
-        _token({"b": 0, "r": 5}, padded=True) + "==",
+        _token({"f": RANK_ORDER, "v": 1}),
+        _token({"f": RANK_ORDER, "v": 0, "r": 0}),  # rank 0 is the directory, not a position
+        _token({"f": RANK_ORDER, "v": 2, "r": 1}),  # in Rank order the value is the rank
+        _token({"f": RANK_ORDER, "v": "1", "r": 1}),
+        _token({"f": RANK_ORDER, "v": 1, "r": True}),
+        _token({"f": RANK_ORDER, "v": 1_000_001, "r": 1_000_001}),
+        _token({"f": RANK_ORDER, "v": 1, "r": 1, "x": 1}),
+        _token({"f": RANK_ORDER, "v": 1, "r": 1}, padded=True) + "==",
+        _token({"r": 1, "v": 1, "f": RANK_ORDER}),  # not the canonical spelling
+        _token({"f": "0" * 12, "v": 1, "r": 1}),  # another query's token
         _token({}),
         _token([]),
         _token("b"),
@@ -99,6 +107,7 @@ def test_get_ignores_http_details_like_multi_value_parameters(three_albums):
 
 
 def test_a_token_we_issued_is_accepted(three_albums):
-    status, body, _ = call(get.handler, "GET", {"nextToken": _token({"b": 0, "r": 1})})
+    status, body, _ = call(get.handler, "GET", {"nextToken": _token({"f": RANK_ORDER, "v": 1, "r": 1})})
     assert status == 200
     assert [album["Rank"] for album in body["items"]] == [2, 3]
+    assert (body["start"], body["total"]) == (1, 3)

@@ -6,7 +6,7 @@ import pytest
 
 from albums.handlers import create, update
 
-from .factory import album_body, call
+from .factory import album_body, call, stored_catalog
 
 OTHER_CALLER = {"sub": "99999999-8888-7777-6666-555555555555"}
 
@@ -26,7 +26,7 @@ def test_update_changes_only_given_fields_and_bumps_the_version(stored, table):
     assert body["Album"] == "Renamed" and body["Year"] == 1970 and body["version"] == 2
     assert body["updatedBy"] == OTHER_CALLER["sub"] and body["createdBy"] == stored["createdBy"]
     assert body["createdAt"] == stored["createdAt"] and body["updatedAt"] >= stored["updatedAt"]
-    assert table.get_item(Key={"Rank": 8})["Item"]["RankBucket"] == 0
+    assert stored_catalog(table)[8] == ["renamed", "miles davis", "jazz", 1970]
 
 
 def test_every_changeable_field_at_once(stored):
@@ -52,28 +52,35 @@ def test_a_future_version_is_also_a_conflict(stored):
     assert (status, body["error"]["current"]["version"]) == (409, 1)
 
 
-def test_conflict_body_is_read_back_when_the_store_does_not_return_it(stored, monkeypatch):
-    # MiniStack and AWS return the old item with the failed condition; without it the repository reads it.
+@pytest.mark.parametrize("store_returns_old_item", [True, False])
+def test_a_change_between_read_and_write_is_a_409_with_the_album_as_it_then_is(stored, monkeypatch,
+                                                                               store_returns_old_item):
+    # MiniStack and AWS return the old item with a failed condition; without it the repository reads it back.
     from botocore.exceptions import ClientError
 
     from albums import repository
 
     repo = repository.default_repository()
-    real_update = repo._table.update_item
+    real_transact = repo._client.transact_write_items
+    raced: list[int] = []
 
-    def update_without_old_item(**kwargs):
-        kwargs.pop("ReturnValuesOnConditionCheckFailure")
+    def someone_else_writes_first(**kwargs):
+        if not raced:
+            raced.append(0)
+            raced[0] = call(update.handler, "PUT", {"rank": "8"}, {"Genre": "Jazz", "version": 1})[0]
         try:
-            return real_update(**kwargs)
+            return real_transact(**kwargs)
         except ClientError as error:
-            error.response.pop("Item", None)
+            for reason in error.response.get("CancellationReasons", []):
+                if not store_returns_old_item:
+                    reason.pop("Item", None)
             raise
 
-    monkeypatch.setattr(repo._table, "update_item", update_without_old_item)
-    status, body, _ = call(update.handler, "PUT", {"rank": "8"}, {"Genre": "Blues", "version": 5})
-    assert (status, body["error"]["current"]["Album"]) == (409, "Original")
-    status, body, _ = call(update.handler, "PUT", {"rank": "9"}, {"Genre": "Blues", "version": 5})
-    assert status == 404
+    monkeypatch.setattr(repo._client, "transact_write_items", someone_else_writes_first)
+    status, body, _ = call(update.handler, "PUT", {"rank": "8"}, {"Genre": "Blues", "version": 1})
+
+    assert raced == [200]
+    assert (status, body["error"]["current"]["Genre"], body["error"]["current"]["version"]) == (409, "Jazz", 2)
 
 
 def test_unknown_rank_is_404(table):

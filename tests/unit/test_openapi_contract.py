@@ -12,7 +12,7 @@ from jsonschema import ValidationError
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
-from albums import domain, http
+from albums import catalog, domain, http
 from albums.handlers import create, get, update
 
 from .factory import album_body, call
@@ -97,6 +97,10 @@ def test_query_parameters_match_the_domain(spec):
         assert constraints(spec, parameters[name]["schema"]) == domain.RANK.schema()
     assert parameters["Limit"]["schema"] == {**domain.PAGE_LIMIT.schema(), "default": domain.PAGE_LIMIT_DEFAULT}
     assert constraints(spec, parameters["ExpectedVersion"]["schema"]) == domain.VERSION.schema()
+    assert parameters["Sort"]["schema"]["enum"] == list(domain.SORT_FIELDS)
+    assert parameters["Order"]["schema"]["enum"] == list(domain.SORT_ORDERS)
+    assert parameters["Search"]["schema"]["maxLength"] == domain.SEARCH_MAX_LENGTH
+    assert f"{{1,{parameters['NextToken']['schema']['maxLength']}}}" in catalog._TOKEN_SHAPE.pattern
 
 
 def test_every_error_code_the_functions_use_is_documented(spec):
@@ -107,20 +111,20 @@ def test_every_error_code_the_functions_use_is_documented(spec):
 @pytest.mark.parametrize(
     ("method", "statuses"),
     [
-        ("get", {"200", "400", "401", "404", "500"}),
-        ("post", {"201", "400", "401", "409", "500"}),
-        ("put", {"200", "400", "401", "404", "409", "500"}),
-        ("delete", {"204", "400", "401", "404", "409", "500"}),
+        ("get", {"200", "400", "401", "404", "409", "500", "503"}),
+        ("post", {"201", "400", "401", "409", "500", "503"}),
+        ("put", {"200", "400", "401", "404", "409", "500", "503"}),
+        ("delete", {"204", "400", "401", "404", "409", "500", "503"}),
     ],
 )
 def test_every_status_of_the_contract_is_documented_with_cors_headers(spec, method, statuses):
     operation = spec["paths"]["/album"][method]
     assert set(operation["responses"]) == statuses
     assert spec["security"] == [{"CognitoIdToken": []}] and "security" not in operation
-    for response in operation["responses"].values():
+    for status, response in operation["responses"].items():
         headers = resolve(spec, response)["headers"]
         assert set(headers) == {"Access-Control-Allow-Origin", "Access-Control-Allow-Headers",
-                                "Access-Control-Allow-Methods"}
+                                "Access-Control-Allow-Methods"} | ({"Retry-After"} if status == "503" else set())
 
 
 def test_security_scheme_is_the_cognito_id_token_in_authorization(spec):
@@ -137,6 +141,9 @@ def test_real_responses_validate_against_the_documented_schemas(spec, table):
     assert status == 201
     check("Album", album)
     status, page, _ = call(get.handler, "GET", {"limit": "1"})
+    check("AlbumPage", page)
+    status, page, _ = call(get.handler, "GET", {"q": "blue", "sort": "Year", "order": "desc"})
+    assert status == 200 and page["total"] == 1
     check("AlbumPage", page)
     status, _, _ = call(update.handler, "PUT", {"rank": "3"}, {"Year": 1960, "version": 1})
     status, conflict, _ = call(update.handler, "PUT", {"rank": "3"}, {"Year": 1961, "version": 1})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from decimal import Decimal
 
 import boto3
 import pytest
@@ -12,9 +13,10 @@ import pytest
 from albums import domain
 from albums import table as albums_table
 from albums.domain import InvalidAlbum
+from albums.repository import seed_albums
 from albums.settings import ConfigurationError, Settings, load_settings
 
-from .factory import album_body
+from .factory import album_body, stored_catalog
 
 
 def test_settings_from_the_environment():
@@ -49,63 +51,66 @@ def test_an_entry_point_without_albums_table_fails_at_import_cold_start():
     assert "ConfigurationError: ALBUMS_TABLE is not set" in result.stderr
 
 
-def test_table_definition_creates_the_table_and_index(table):
+def test_table_definition_creates_the_table_keyed_by_rank(table):
     description = boto3.client("dynamodb").describe_table(TableName=table.name)["Table"]
     assert description["KeySchema"] == [{"AttributeName": "Rank", "KeyType": "HASH"}]
-    (index,) = description["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == albums_table.GSI_NAME == "ByRankBucket"
-    assert index["KeySchema"] == [
-        {"AttributeName": "RankBucket", "KeyType": "HASH"},
-        {"AttributeName": "Rank", "KeyType": "RANGE"},
-    ]
+    assert description.get("GlobalSecondaryIndexes", []) == []
 
 
-def test_stored_item_adds_the_rank_bucket_and_maps_back():
+def test_stored_item_maps_back_and_buckets_and_catalog_keys_never_collide_with_albums():
     album = domain.Album(123_456, "T", "A", "G", 2000, 3, "c", "u", "cb", "ub")
-    item = albums_table.album_item(album)
-    assert item["RankBucket"] == 123_456 // albums_table.BUCKET_SIZE == albums_table.rank_bucket(123_456)
-    assert albums_table.album_from_item(item) == album
+    assert albums_table.album_from_item(albums_table.album_item(album)) == album
     size = albums_table.BUCKET_SIZE
     assert albums_table.rank_bucket(size - 1) == 0 and albums_table.rank_bucket(size) == 1
-    assert albums_table.rank_bucket(1_000_000) == 1_000_000 // size
+    last_bucket = albums_table.rank_bucket(domain.RANK_MAX)
+    keys = {albums_table.catalog_rank(bucket) for bucket in range(last_bucket + 1)}
+    assert max(keys) < albums_table.DIRECTORY_RANK < domain.RANK_MIN and len(keys) == last_bucket + 1
 
 
-def test_seed_albums_writes_items_buckets_and_directory(table):
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"Album": None}, "Album is missing"),
+        ({"Year": "1969"}, "Year is not an integer"),
+        ({"Year": Decimal("1969.5")}, "Year is not an integer"),
+        ({"Artist": 7}, "Artist is not a text"),
+    ],
+)
+def test_an_item_that_is_not_an_album_is_unreadable_naming_the_field(change, problem):
+    item = {**albums_table.album_item(domain.Album(7, "T", "A", "G", 2000, 1, "c", "u", "cb", "ub")), **change}
+    item = {name: value for name, value in item.items() if value is not None}
+    with pytest.raises(albums_table.UnreadableItem, match=problem):
+        albums_table.album_from_item(item)
+
+
+def test_seed_albums_writes_albums_catalog_and_directory(table):
     rows = [album_body(rank, Album=f"Album {rank}") for rank in (1, 2, 1500, 999_999)]
 
-    written = albums_table.seed_albums(table, rows)
+    written = seed_albums(table, rows)
 
     assert written == 4
-    counts = {f"b{albums_table.rank_bucket(r)}": n for r, n in ((1, 2), (1500, 1), (999_999, 1))}
-    assert table.get_item(Key={"Rank": 0})["Item"] == {"Rank": 0, **counts}
+    assert stored_catalog(table) == {rank: [f"album {rank}", "miles davis", "jazz", 1959]
+                                     for rank in (1, 2, 1500, 999_999)}
+    directory = table.get_item(Key={"Rank": 0})["Item"]
+    assert directory["format"] == albums_table.CATALOG_FORMAT and directory["catalogId"]
+    assert albums_table.bucket_versions(directory) == {0: 1, 6: 1, 3999: 1}
     item = table.get_item(Key={"Rank": 1500})["Item"]
-    assert (item["RankBucket"], item["version"], item["createdBy"]) == (albums_table.rank_bucket(1500), 1, "seed")
+    assert (item["version"], item["createdBy"]) == (1, "seed")
 
 
 def test_seed_albums_validates_everything_before_writing(table):
     rows = [album_body(1), album_body(2, Year=1800), album_body(1), {"Rank": 3}]
     with pytest.raises(InvalidAlbum) as caught:
-        albums_table.seed_albums(table, rows)
+        seed_albums(table, rows)
     assert caught.value.fields["row 2 Year"].startswith("must be an integer between 1900")
     assert caught.value.fields["row 3 Rank"] == "repeats the rank of row 1"
     assert caught.value.fields["row 4 Album"] == "is required"
     assert table.scan()["Items"] == []
 
 
-def test_seed_in_chunks_counts_every_bucket(table):
+def test_bulk_catalog_writes_are_split_into_small_updates(table, monkeypatch):
     from albums.repository import AlbumRepository
 
-    albums = [domain.NewAlbum(rank, "T", "A", "G", 1999) for rank in [*range(1, 5001, 250), 2, 3]]
-    assert AlbumRepository(table).put_many(albums, chunk_size=3) == 22
-    directory = table.get_item(Key={"Rank": 0})["Item"]
-    assert directory == {"Rank": 0, "b0": 3, **{f"b{bucket}": 1 for bucket in range(1, 20)}}
-    assert albums_table.occupied_buckets(directory) == list(range(20))
-
-
-def test_counts_of_many_buckets_are_split_into_small_updates(table, monkeypatch):
-    from albums.repository import AlbumRepository
-
-    repo = AlbumRepository(table)
     expressions: list[str] = []
     real = table.update_item
 
@@ -114,16 +119,20 @@ def test_counts_of_many_buckets_are_split_into_small_updates(table, monkeypatch)
         return real(**kwargs)
 
     monkeypatch.setattr(table, "update_item", spy)
-    albums = [domain.NewAlbum(rank, "T", "A", "G", 1999) for rank in range(1, 1_000_000, 2_000)]  # 500 buckets
+    albums = [domain.NewAlbum(rank, "T", "A", "G", 1999) for rank in range(1, 501)]  # 2 full buckets
 
-    assert repo.put_many(albums) == 500
+    assert AlbumRepository(table).put_many(albums, chunk_size=300) == 500
 
-    assert len(expressions) > 1 and max(map(len, expressions)) < 4096  # DynamoDB's limit for an expression
-    directory = table.get_item(Key={"Rank": 0})["Item"]
-    assert albums_table.occupied_buckets(directory) == [albums_table.rank_bucket(a.rank) for a in albums]
+    assert len(expressions) > 2 and max(map(len, expressions)) < 4096  # DynamoDB's limit for an expression
+    assert sorted(stored_catalog(table)) == list(range(1, 501))
 
 
-def test_occupied_buckets_reads_only_positive_counts():
-    directory = {"Rank": 0, "b12": 1, "b3": 2, "b4": 0, "b5": -1, "buckets": {7}, "bx": 1, "b": 1}
-    assert albums_table.occupied_buckets(directory) == [3, 12]
-    assert albums_table.bucket_count_attribute(12) == "b12"
+def test_rebuild_catalog_catalogs_every_readable_album_and_nothing_else(table):
+    seed_albums(table, [album_body(rank, Album=f"Album {rank}") for rank in (1, 2, 300)])
+    table.put_item(Item={"Rank": 5, "Album": "No artist"})  # written by another tool
+    table.put_item(Item={"Rank": albums_table.catalog_rank(9), "r2251": ["stale", "x", "y", 1999]})
+
+    from albums.repository import AlbumRepository
+
+    assert AlbumRepository(table).rebuild_catalog() == 3
+    assert sorted(stored_catalog(table)) == [1, 2, 300]

@@ -1,13 +1,15 @@
-// dashboard.html — the albums table. Ids for tests: #albums-table, #albums-body (rows: see album-table.js),
-// #albums-loading, #albums-empty, #albums-error (+ #albums-retry), #filter-empty, #album-count, #filter,
+// dashboard.html — the albums table over the WHOLE collection: the API searches, sorts and counts every album; the
+// page shows a page at a time. Ids for tests: #albums-table, #albums-body (rows: see album-table.js),
+// #albums-loading, #albums-empty, #albums-error (+ #albums-retry), #search-empty, #album-count, #search,
 // sort buttons th button[data-sort-key=Rank|Album|Artist|Genre|Year] (th[aria-sort]), #load-more, #load-all,
-// #reload-albums, #dashboard-message, #decade-chart (li[data-decade][data-count]), #delete-dialog
+// #reload-albums, #dashboard-message, #decade-chart (li[data-decade][data-count]), #chart-caption, #delete-dialog
 // (#delete-dialog-text, #delete-confirm, #delete-cancel), header #user-name, #user-email, #sign-out, #add-album-link.
-// dashboard.html?added=N loads pages until Rank N is in view and highlights it (tr.is-new).
+// The address carries the view: dashboard.html?q=dylan&sort=Year&order=desc (reload, Back/Forward and a pasted
+// link show the same view). dashboard.html?added=N loads pages until Rank N is in view and highlights it (tr.is-new).
 import { ApiError, deleteAlbum, describeApiError, listAlbums, updateAlbum } from '../api.js';
 import { config } from '../app-config.js';
 import { NotSignedInError } from '../auth.js';
-import { COLUMNS, EDITABLE, compareAlbums, matchesFilter, renderRows } from '../album-table.js';
+import { COLUMNS, EDITABLE, forgetRows, renderRows } from '../album-table.js';
 import { renderDecadeChart } from '../decade-chart.js';
 import { byId, showMessage } from '../dom.js';
 import { invalidFields } from '../forms.js';
@@ -15,6 +17,8 @@ import { requireSignIn, sessionEnded } from '../session.js';
 
 const PAGE_SIZE = 50;
 const BULK_PAGE_SIZE = 100;
+const SEARCH_DELAY_MS = 250; // results as you type, without one request per keystroke
+const SORT_KEYS = COLUMNS.map(({ key }) => key);
 
 const ui = {
   table: byId('albums-table'),
@@ -23,9 +27,9 @@ const ui = {
   empty: byId('albums-empty'),
   error: byId('albums-error'),
   errorText: byId('albums-error-text'),
-  filterEmpty: byId('filter-empty'),
+  searchEmpty: byId('search-empty'),
   count: byId('album-count'),
-  filter: byId('filter'),
+  search: byId('search'),
   loadMore: byId('load-more'),
   loadAll: byId('load-all'),
   reload: byId('reload-albums'),
@@ -38,14 +42,17 @@ const ui = {
 };
 
 const state = {
-  generation: 0, // bumped on reset so answers to requests from before it are dropped
-  albums: new Map(),
+  generation: 0, // bumped whenever the view changes, so answers to older requests are dropped
+  inFlight: null, // AbortController of the current list request
+  view: { q: '', sort: 'Rank', order: 'asc' }, // what the address says
+  albums: [], // loaded rows, in the server's order
+  byRank: new Map(),
   nextToken: null,
+  total: 0,
+  decades: [],
   loadedOnce: false,
   loading: false,
   error: '',
-  sort: { key: 'Rank', direction: 1 },
-  filter: '',
   editing: null, // {rank, version, base, draft, errors, conflict, note, saving}
   busyRank: null,
   highlightRank: null,
@@ -56,15 +63,42 @@ function say(text, kind = 'info') {
   showMessage(ui.message, text, kind);
 }
 
-function visibleAlbums() {
-  return [...state.albums.values()]
-    .filter((album) => matchesFilter(album, state.filter))
-    .sort(compareAlbums(state.sort.key, state.sort.direction));
+// ---- the view in the address bar -------------------------------------------------------------------------------
+
+function viewFromAddress() {
+  const params = new URLSearchParams(window.location.search);
+  const sort = SORT_KEYS.includes(params.get('sort')) ? params.get('sort') : 'Rank';
+  return { q: (params.get('q') || '').trim(), sort, order: params.get('order') === 'desc' ? 'desc' : 'asc' };
 }
 
+function addressOf(view) {
+  const params = new URLSearchParams();
+  if (view.q) params.set('q', view.q);
+  if (view.sort !== 'Rank') params.set('sort', view.sort);
+  if (view.order !== 'asc') params.set('order', view.order);
+  const query = params.toString();
+  return `${window.location.pathname}${query ? `?${query}` : ''}`;
+}
+
+let lastTypedAt = 0;
+
+/** Show another view: a new history entry, except while the user is still typing one search (no entry per word). */
+function changeView(view, { typing = false } = {}) {
+  const address = addressOf(view);
+  const now = Date.now();
+  if (address !== `${window.location.pathname}${window.location.search}`) {
+    if (typing && now - lastTypedAt < 2000) window.history.replaceState(view, '', address);
+    else window.history.pushState(view, '', address);
+  }
+  lastTypedAt = typing ? now : 0;
+  state.view = view;
+  start();
+}
+
+// ---- rendering -------------------------------------------------------------------------------------------------
+
 function render(focusKey = null) {
-  const visible = visibleAlbums();
-  renderRows(ui.body, visible, {
+  renderRows(ui.body, state.albums, {
     editing: state.editing,
     busyRank: state.busyRank,
     highlightRank: state.highlightRank,
@@ -72,42 +106,74 @@ function render(focusKey = null) {
     actions,
     focusKey,
   });
-  const loaded = state.albums.size;
+  renderStatus();
+}
+
+/** Everything around the rows: cheap, so it runs on every change. */
+function renderStatus() {
+  const loaded = state.albums.length;
   const hasMore = state.nextToken !== null;
+  const searching = state.view.q !== '';
   ui.table.setAttribute('aria-busy', String(state.loading));
   ui.loading.hidden = !state.loading;
   ui.error.hidden = !state.error;
   ui.errorText.textContent = state.error;
-  ui.empty.hidden = !(state.loadedOnce && loaded === 0 && !state.loading && !state.error);
-  ui.filterEmpty.hidden = !(loaded > 0 && visible.length === 0);
+  const settled = state.loadedOnce && !state.loading && !state.error;
+  ui.empty.hidden = !(settled && !searching && state.total === 0);
+  ui.searchEmpty.hidden = !(settled && searching && state.total === 0);
+  ui.searchEmpty.textContent = searching ? `No album matches “${state.view.q}”.` : '';
   ui.loadMore.hidden = !(state.loadedOnce && hasMore);
   ui.loadAll.hidden = ui.loadMore.hidden;
   ui.loadMore.disabled = state.loading;
   ui.loadAll.disabled = state.loading;
   ui.reload.disabled = state.loading;
-  ui.count.textContent = countText(visible.length, loaded, hasMore);
+  ui.count.textContent = countText(loaded);
   renderSortHeaders();
-  const decades = renderDecadeChart(ui.chart, visible);
-  ui.chartSection.hidden = decades === 0;
-  const noun = visible.length === 1 ? 'album' : 'albums';
-  ui.chartCaption.textContent = `Counted over the ${visible.length} ${noun} shown.`;
 }
 
-function countText(shown, loaded, hasMore) {
-  if (!state.loadedOnce || loaded === 0) return '';
-  const more = hasMore ? ' More are available.' : '';
-  if (state.filter) return `${shown} of ${loaded} loaded albums match the filter.${more}`;
-  return hasMore ? `Showing the first ${loaded} albums.${more}` : `Showing all ${loaded} albums.`;
+function countText(loaded) {
+  if (!state.loadedOnce || state.total === 0) return '';
+  const noun = state.total === 1 ? 'album' : 'albums';
+  const range = loaded > 0 ? `1–${loaded.toLocaleString()}` : '';
+  if (!state.view.q) return `${range} of ${state.total.toLocaleString()} ${noun}`;
+  const matches = `${state.total.toLocaleString()} ${noun} ${state.total === 1 ? 'matches' : 'match'} “${state.view.q}”`;
+  return loaded < state.total ? `${matches} · showing ${range}` : matches;
+}
+
+function renderChart() {
+  const shown = renderDecadeChart(ui.chart, state.decades);
+  ui.chartSection.hidden = shown === 0;
+  const total = state.total.toLocaleString();
+  const noun = state.total === 1 ? 'album' : 'albums';
+  ui.chartCaption.textContent = state.view.q
+    ? `Counted over the ${total} ${noun} matching “${state.view.q}”.`
+    : `Counted over all ${total} ${noun}.`;
 }
 
 function renderSortHeaders() {
   for (const button of ui.table.querySelectorAll('button[data-sort-key]')) {
-    const active = button.dataset.sortKey === state.sort.key;
-    const header = button.closest('th');
-    header.setAttribute('aria-sort', active ? (state.sort.direction === 1 ? 'ascending' : 'descending') : 'none');
-    button.dataset.direction = active ? (state.sort.direction === 1 ? 'asc' : 'desc') : '';
+    const active = button.dataset.sortKey === state.view.sort;
+    const direction = state.view.order === 'desc' ? 'descending' : 'ascending';
+    button.closest('th').setAttribute('aria-sort', active ? direction : 'none');
+    button.dataset.direction = active ? state.view.order : '';
   }
 }
+
+/** Totals and decades follow the user's own writes at once (the next request brings the server's numbers). */
+function countChange(removed, added) {
+  const decades = new Map(state.decades.map(({ decade, count }) => [decade, count]));
+  const shift = (album, by) => {
+    const decade = Math.floor(Number(album.Year) / 10) * 10;
+    decades.set(decade, (decades.get(decade) || 0) + by);
+  };
+  if (removed) shift(removed, -1);
+  if (added) shift(added, 1);
+  state.total += (added ? 1 : 0) - (removed ? 1 : 0);
+  state.decades = [...decades.entries()].sort(([a], [b]) => a - b).map(([decade, count]) => ({ decade, count }));
+  renderChart();
+}
+
+// ---- loading ---------------------------------------------------------------------------------------------------
 
 async function handleFailure(err, fallback) {
   if (err instanceof NotSignedInError) {
@@ -119,30 +185,29 @@ async function handleFailure(err, fallback) {
   return false;
 }
 
-/** Fetch the next page into the table. Returns false when the load failed or was superseded. */
+/** Fetch the next page of the current view. Returns false when the load failed or was superseded. */
 async function fetchNextPage(limit) {
   const generation = state.generation;
+  const controller = new AbortController();
+  state.inFlight = controller;
   state.loading = true;
   state.error = '';
-  render();
+  renderStatus();
   try {
-    const page = await listAlbums({ limit, nextToken: state.nextToken });
+    const { q, sort, order } = state.view;
+    const page = await listAlbums({ limit, nextToken: state.nextToken, q, sort, order, signal: controller.signal });
     if (generation !== state.generation) return false;
-    const items = page.items || [];
-    const fresh = items.filter((album) => !state.albums.has(album.Rank)).length;
-    for (const album of items) state.albums.set(album.Rank, album);
-    state.loadedOnce = true;
-    if (page.nextToken && fresh === 0 && state.albums.size > 0) {
-      // A page with nothing new but a token to go on would make "Load all" loop forever: stop here instead.
-      state.nextToken = null;
-      state.error =
-        'The album list stopped advancing (the server sent only albums already shown). Reload to start over.';
-      return false;
-    }
+    const fresh = (page.items || []).filter((album) => !state.byRank.has(album.Rank));
+    for (const album of fresh) state.byRank.set(album.Rank, album);
+    state.albums.push(...fresh);
     state.nextToken = page.nextToken ?? null;
+    state.total = page.total ?? state.albums.length;
+    state.decades = page.decades || [];
+    state.loadedOnce = true;
+    renderChart();
     return true;
   } catch (err) {
-    if (generation !== state.generation) return false;
+    if (generation !== state.generation || controller.signal.aborted) return false;
     await handleFailure(err, (text) => {
       state.error = text;
     });
@@ -150,6 +215,7 @@ async function fetchNextPage(limit) {
   } finally {
     if (generation === state.generation) {
       state.loading = false;
+      state.inFlight = null;
       render();
     }
   }
@@ -162,23 +228,22 @@ async function loadMore(limit = PAGE_SIZE) {
 
 async function loadAll() {
   if (state.loading) return;
-  say('Loading all albums…');
-  while (state.nextToken !== null || !state.loadedOnce) {
+  say('Loading the rest of the list…');
+  do {
     if (!(await fetchNextPage(BULK_PAGE_SIZE))) return;
-  }
-  say(`All ${state.albums.size} albums are loaded.`, 'success');
+  } while (state.nextToken !== null);
+  say(`All ${state.albums.length} albums are loaded${state.view.q ? ` for “${state.view.q}”` : ''}.`, 'success');
 }
 
-/** Load pages until Rank `rank` is loaded (or there is nothing more), then point at it. */
+/** Load pages (in Rank order) until Rank `rank` is loaded or there is nothing more, then point at it. */
 async function showAddedAlbum(rank) {
-  const maxLoaded = () => Math.max(0, ...state.albums.keys());
-  while (!state.albums.has(rank) && state.nextToken !== null && maxLoaded() < rank) {
+  const lastRank = () => state.albums.at(-1)?.Rank ?? 0;
+  while (!state.byRank.has(rank) && state.nextToken !== null && lastRank() < rank) {
     if (!(await fetchNextPage(BULK_PAGE_SIZE))) return;
   }
-  const album = state.albums.get(rank);
+  const album = state.byRank.get(rank);
   if (!album) return;
   state.highlightRank = rank;
-  state.sort = { key: 'Rank', direction: 1 };
   render(`edit-${rank}`);
   say(`Added album ${rank}: “${album.Album}” by ${album.Artist}.`, 'success');
   ui.body.querySelector(`tr[data-rank="${rank}"]`)?.scrollIntoView({ block: 'center' });
@@ -186,24 +251,40 @@ async function showAddedAlbum(rank) {
 
 function reset() {
   state.generation += 1;
-  state.albums.clear();
+  state.inFlight?.abort();
+  state.inFlight = null;
+  state.albums = [];
+  state.byRank.clear();
   state.nextToken = null;
+  state.total = 0;
+  state.decades = [];
   state.loadedOnce = false;
   state.loading = false;
   state.error = '';
   state.editing = null;
   state.busyRank = null;
   state.highlightRank = null;
-  ui.body.replaceChildren();
+  forgetRows(ui.body); // no album data stays in the page (e.g. in the back/forward cache after sign-out)
   ui.chart.replaceChildren();
   ui.count.textContent = '';
   say('');
 }
 
+function removeRow(rank) {
+  state.albums = state.albums.filter((album) => album.Rank !== rank);
+  state.byRank.delete(rank);
+}
+
+function replaceRow(album) {
+  const index = state.albums.findIndex((candidate) => candidate.Rank === album.Rank);
+  if (index >= 0) state.albums[index] = album;
+  state.byRank.set(album.Rank, album);
+}
+
 // ---- edit in place -------------------------------------------------------------------------------------------
 
 function startEdit(rank) {
-  const album = state.albums.get(rank);
+  const album = state.byRank.get(rank);
   if (!album || state.editing) return;
   state.editing = {
     rank,
@@ -252,7 +333,7 @@ function changesFrom(album, draft) {
 async function saveEdit() {
   const editing = state.editing;
   if (!editing || editing.saving) return;
-  const album = state.albums.get(editing.rank);
+  const album = state.byRank.get(editing.rank);
   const row = ui.body.querySelector(`tr[data-rank="${editing.rank}"]`);
   editing.errors = invalidFields([...row.querySelectorAll('input[name]')]);
   if (Object.keys(editing.errors).length > 0) {
@@ -271,7 +352,8 @@ async function saveEdit() {
   render();
   try {
     const saved = await updateAlbum(editing.rank, changes, editing.version);
-    state.albums.set(saved.Rank, saved);
+    countChange(album, saved);
+    replaceRow(saved);
     state.editing = null;
     render(`edit-${saved.Rank}`);
     say(`Saved album ${saved.Rank}: “${saved.Album}”.`, 'success');
@@ -284,14 +366,15 @@ async function saveEdit() {
 async function saveFailed(editing, err) {
   if (await handleFailure(err)) return;
   if (err.code === 'version_conflict' && err.current) {
-    state.albums.set(editing.rank, err.current);
+    replaceRow(err.current);
     rebase(editing, err.current);
     render('save');
     say(`${describeApiError(err)} See its current values below the row.`, 'error');
     return;
   }
   if (err.code === 'not_found') {
-    state.albums.delete(editing.rank);
+    countChange(state.byRank.get(editing.rank), null);
+    removeRow(editing.rank);
     state.editing = null;
     render();
     say(`Album ${editing.rank} was deleted by someone else.`, 'error');
@@ -308,7 +391,7 @@ async function saveFailed(editing, err) {
 // ---- delete with confirmation ----------------------------------------------------------------------------------
 
 function askDelete(rank) {
-  const album = state.albums.get(rank);
+  const album = state.byRank.get(rank);
   if (!album) return;
   state.pendingDelete = { rank, version: album.version };
   ui.dialogText.textContent = `Delete album ${rank}, “${album.Album}” by ${album.Artist}? This cannot be undone.`;
@@ -328,22 +411,23 @@ async function confirmDelete() {
   const pending = state.pendingDelete;
   state.pendingDelete = null;
   if (!pending) return;
-  const album = state.albums.get(pending.rank);
+  const album = state.byRank.get(pending.rank);
   state.busyRank = pending.rank;
   render();
   try {
     await deleteAlbum(pending.rank, pending.version);
     const focusKey = neighbourFocusKey(pending.rank);
-    state.albums.delete(pending.rank);
+    countChange(album, null);
+    removeRow(pending.rank);
     state.busyRank = null;
     render(focusKey);
-    if (!focusKey) ui.filter.focus();
+    if (!focusKey) ui.search.focus();
     say(`Deleted album ${pending.rank}: “${album?.Album ?? ''}”.`, 'success');
   } catch (err) {
     state.busyRank = null;
     if (await handleFailure(err)) return;
     if (err.code === 'version_conflict' && err.current) {
-      state.albums.set(pending.rank, err.current);
+      replaceRow(err.current);
       render(`delete-${pending.rank}`);
       say(
         `Album ${pending.rank} was changed by someone else after you loaded it; it now reads ` +
@@ -354,7 +438,8 @@ async function confirmDelete() {
       return;
     }
     if (err.code === 'not_found') {
-      state.albums.delete(pending.rank);
+      countChange(album, null);
+      removeRow(pending.rank);
       render();
       say(`Album ${pending.rank} was already deleted.`, 'info');
       return;
@@ -376,39 +461,59 @@ const actions = {
 
 // ---- wiring ------------------------------------------------------------------------------------------------------
 
+let searchTimer = null;
+
 function wire() {
   for (const button of ui.table.querySelectorAll('button[data-sort-key]')) {
     const column = COLUMNS.find(({ key }) => key === button.dataset.sortKey);
-    button.setAttribute('aria-label', `Sort by ${column.label}`);
+    button.setAttribute('aria-label', `Sort all albums by ${column.label}`);
     button.addEventListener('click', () => {
-      const key = button.dataset.sortKey;
-      state.sort = { key, direction: state.sort.key === key ? -state.sort.direction : 1 };
-      render();
+      const sort = button.dataset.sortKey;
+      const order = state.view.sort === sort && state.view.order === 'asc' ? 'desc' : 'asc';
+      changeView({ ...state.view, sort, order });
     });
   }
-  ui.filter.addEventListener('input', () => {
-    state.filter = ui.filter.value.trim().toLowerCase();
-    render();
+  ui.search.addEventListener('input', () => {
+    window.clearTimeout(searchTimer);
+    searchTimer = window.setTimeout(searchNow, SEARCH_DELAY_MS);
+  });
+  ui.search.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') searchNow();
   });
   ui.loadMore.addEventListener('click', () => loadMore());
   ui.loadAll.addEventListener('click', () => loadAll());
   ui.reload.addEventListener('click', () => start());
-  byId('albums-retry').addEventListener('click', () => (state.nextToken !== null ? loadMore() : start()));
+  byId('albums-retry').addEventListener('click', () => (state.loadedOnce ? loadMore() : start()));
   ui.dialog.addEventListener('close', () => {
     if (ui.dialog.returnValue === 'confirm') confirmDelete();
     else state.pendingDelete = null;
   });
+  window.addEventListener('popstate', () => {
+    state.view = viewFromAddress();
+    ui.search.value = state.view.q;
+    start();
+  });
+}
+
+function searchNow() {
+  window.clearTimeout(searchTimer);
+  const q = ui.search.value.trim();
+  if (q !== state.view.q) changeView({ ...state.view, q }, { typing: true });
 }
 
 function takeAddedRank() {
   const params = new URLSearchParams(window.location.search);
   const rank = Number.parseInt(params.get('added') || '', 10);
-  if (params.has('added')) window.history.replaceState(null, '', window.location.pathname);
+  if (params.has('added')) {
+    params.delete('added');
+    window.history.replaceState(null, '', `${window.location.pathname}${params.size ? `?${params}` : ''}`);
+  }
   return Number.isInteger(rank) ? rank : null;
 }
 
 async function start(addedRank = null) {
   reset();
+  render();
   const loaded = await fetchNextPage(PAGE_SIZE);
   if (loaded && addedRank !== null) await showAddedAlbum(addedRank);
 }
@@ -417,7 +522,10 @@ async function main() {
   const signedIn = await requireSignIn({ onLeave: reset, onReturn: () => start() });
   if (!signedIn) return;
   wire();
-  await start(takeAddedRank());
+  const addedRank = takeAddedRank();
+  state.view = addedRank === null ? viewFromAddress() : { q: '', sort: 'Rank', order: 'asc' };
+  ui.search.value = state.view.q;
+  await start(addedRank);
 }
 
 main();

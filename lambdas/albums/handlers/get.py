@@ -1,4 +1,5 @@
-"""albums-get: GET /album?rank=N -> one album; GET /album?limit=&nextToken= -> a page in ascending Rank."""
+"""albums-get: GET /album?rank=N -> one album; GET /album?q=&sort=&order=&limit=&nextToken= -> a page of the albums
+matching the search, in the asked order, with the whole result's total and decade counts."""
 
 from albums.domain import parse_page_request, parse_rank
 from albums.http import Request, Response, api_handler
@@ -11,4 +12,4 @@ def handler(request: Request) -> Response:
     if rank is not None:
         return Response(200, default_repository().get(rank).to_json())
     page = parse_page_request(request.query)
-    return Response(200, default_repository().list_page(page.limit, page.next_token).to_json())
+    return Response(200, default_repository().list_page(page).to_json())

@@ -1,0 +1,247 @@
+"""The catalog: every album's search and sort keys, so a listing can answer for the whole collection.
+
+DynamoDB has no index for "every word somewhere in four fields", and a GSI per sort order would need partitions that
+stay small however the values are distributed (MiniStack sorts a whole partition on every Query). Instead each
+album's normalised keys live in a catalog item of its rank bucket (written in the same transaction as the album, so
+the catalog is exact), and the GET function keeps them in memory: a warm call reads the small directory item, re-reads
+only the buckets whose version changed, and answers search, sort, totals and decade counts in memory. Only the
+page's own albums are then read from the table (one BatchGetItem).
+
+This module is the in-memory half: pure Python, no AWS calls (albums.repository does the reading and writing).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from albums.domain import RANK_MAX, Album, InvalidAlbum, PageRequest, normalise
+
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,1024}")
+_BAD_TOKEN = "is not a valid pagination token (pass back the nextToken of the previous page unchanged)"
+_OTHER_QUERY = "belongs to another search or sort order (start again without nextToken)"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One album's keys: the normalised texts (see albums.domain.normalise) and the year."""
+
+    rank: int
+    title: str
+    artist: str
+    genre: str
+    year: int
+
+    def text(self) -> str:
+        # "\n" cannot occur in a normalised text, so a search word never matches across two fields.
+        return f"{self.title}\n{self.artist}\n{self.genre}\n{self.year}"
+
+    def value(self, field: str) -> str | int:
+        return _VALUES[field](self)
+
+    def stored(self) -> list[Any]:
+        """The value kept in the catalog item (attribute `r<rank>`)."""
+        return [self.title, self.artist, self.genre, self.year]
+
+
+_VALUES: dict[str, Callable[[Entry], str | int]] = {
+    "Rank": lambda entry: entry.rank,
+    "Album": lambda entry: entry.title,
+    "Artist": lambda entry: entry.artist,
+    "Genre": lambda entry: entry.genre,
+    "Year": lambda entry: entry.year,
+}
+
+
+def entry_of(album: Album) -> Entry:
+    return Entry(album.rank, normalise(album.title), normalise(album.artist), normalise(album.genre), album.year)
+
+
+def entry_from_stored(rank: int, stored: Any) -> Entry:
+    title, artist, genre, year = stored
+    return Entry(rank, str(title), str(artist), str(genre), int(year))
+
+
+class _Descending:
+    """Wraps a text so that it sorts backwards (numbers are simply negated)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __lt__(self, other: _Descending) -> bool:
+        return self.text > other.text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Descending) and self.text == other.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+Position = tuple[Any, int]
+
+
+def position(sort: str, descending: bool, value: str | int, rank: int) -> Position:
+    """Where an album with this sort value stands: by the value (either direction), ties always by ascending Rank."""
+    if sort == "Rank":
+        return (-rank if descending else rank, rank)
+    if not descending:
+        return (value, rank)
+    return (-value if isinstance(value, int) else _Descending(value), rank)
+
+
+def _position_of(sort: str, descending: bool) -> Callable[[Entry], Position]:
+    return lambda entry: position(sort, descending, entry.value(sort), entry.rank)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """One page of a listing, as ranks, plus what the whole result holds."""
+
+    ranks: list[int]
+    start: int  # index of the page's first album in the whole result
+    total: int
+    decades: list[dict[str, int]]  # [{"decade": 1960, "count": 57}, ...] over the whole result, ascending
+    next_token: str | None
+
+
+class Catalog:
+    """All albums' entries in memory, grouped by rank bucket, with the orders and searches asked for cached until the
+    catalog changes. `versions` and `identity` say which state of the stored catalog it holds."""
+
+    def __init__(self) -> None:
+        self.identity: str | None = None
+        self.versions: dict[int, int] = {}
+        self._buckets: dict[int, dict[int, Entry]] = {}
+        self._orders: dict[tuple[str, bool], list[Entry]] = {}
+        self._results: dict[tuple[tuple[str, ...], str, bool], tuple[list[Entry], list[dict[str, int]]]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(entries) for entries in self._buckets.values())
+
+    def clear(self, identity: str | None) -> None:
+        self.__init__()  # type: ignore[misc]
+        self.identity = identity
+
+    def replace_bucket(self, bucket: int, entries: Mapping[int, Entry], version: int | None) -> None:
+        """Take a bucket's entries as stored; `version` None forgets the bucket (its catalog item is gone)."""
+        old = self._buckets.pop(bucket, {})
+        if version is None:
+            self.versions.pop(bucket, None)
+        else:
+            self._buckets[bucket] = dict(entries)
+            self.versions[bucket] = version
+        if old != entries:
+            self._changed(old.values(), entries.values())
+
+    def _changed(self, removed: Iterable[Entry], added: Iterable[Entry]) -> None:
+        """Keeps the cached orders sorted in place (a write changes one entry, and re-sorting 50,000 costs ~0.1 s);
+        search results are simply recomputed."""
+        self._results.clear()
+        removed, added = list(removed), list(added)
+        if len(removed) + len(added) > 1_000:
+            self._orders.clear()
+            return
+        for (sort, descending), ordered in self._orders.items():
+            key = _position_of(sort, descending)
+            for entry in removed:
+                index = bisect_right(ordered, key(entry), key=key) - 1
+                if index >= 0 and ordered[index] == entry:
+                    del ordered[index]
+            for entry in added:
+                ordered.insert(bisect_right(ordered, key(entry), key=key), entry)
+
+    def ordered(self, sort: str, descending: bool) -> list[Entry]:
+        cached = self._orders.get((sort, descending))
+        if cached is None:
+            everything = [entry for entries in self._buckets.values() for entry in entries.values()]
+            cached = self._orders[(sort, descending)] = sorted(everything, key=_position_of(sort, descending))
+        return cached
+
+    def result(self, words: tuple[str, ...], sort: str, descending: bool) -> tuple[list[Entry], list[dict[str, int]]]:
+        """The albums matching every word, in order, and their count per decade."""
+        cache_key = (words, sort, descending)
+        cached = self._results.get(cache_key)
+        if cached is None:
+            ordered = self.ordered(sort, descending)
+            matching = [entry for entry in ordered if _matches(entry.text(), words)] if words else ordered
+            counts = Counter(entry.year // 10 * 10 for entry in matching)
+            decades = [{"decade": decade, "count": counts[decade]} for decade in sorted(counts)]
+            if len(self._results) > 32:  # a handful of recent searches is all a warm function needs
+                self._results.clear()
+            cached = self._results[cache_key] = (matching, decades)
+        return cached
+
+    def select(self, request: PageRequest) -> Selection:
+        matching, decades = self.result(request.words, request.sort, request.descending)
+        start = 0
+        if request.next_token is not None:
+            after = decode_page_token(request.next_token, request)
+            start = bisect_right(matching, after, key=_position_of(request.sort, request.descending))
+        page = matching[start : start + request.limit]
+        more = start + len(page) < len(matching)
+        token = encode_page_token(request, page[-1]) if more and page else None
+        return Selection([entry.rank for entry in page], start, len(matching), decades, token)
+
+
+def _matches(text: str, words: tuple[str, ...]) -> bool:
+    return all(word in text for word in words)
+
+
+# --- page tokens -------------------------------------------------------------------------------------------------
+
+
+def _fingerprint(request: PageRequest) -> str:
+    """Ties a token to its search and order, so a token is never applied to another listing."""
+    signature = json.dumps([request.words, request.sort, request.descending], separators=(",", ":"))
+    return hashlib.sha256(signature.encode()).hexdigest()[:12]
+
+
+def encode_page_token(request: PageRequest, last: Entry) -> str:
+    """Opaque, URL-safe: the last album's place in the order (its sort value and Rank), not an index, so a page
+    continues correctly after albums were added or deleted before it."""
+    return _encoded({"f": _fingerprint(request), "v": last.value(request.sort), "r": last.rank})
+
+
+def decode_page_token(token: str, request: PageRequest) -> Position:
+    """token -> the position to continue after; anything we did not issue -> InvalidAlbum on field nextToken."""
+    payload = _token_payload(token)
+    if payload is None:
+        raise InvalidAlbum({"nextToken": _BAD_TOKEN})
+    if payload["f"] != _fingerprint(request):
+        raise InvalidAlbum({"nextToken": _OTHER_QUERY})
+    value, rank = payload["v"], payload["r"]
+    expected = int if request.sort in ("Rank", "Year") else str
+    if type(value) is not expected or (request.sort == "Rank" and value != rank):
+        raise InvalidAlbum({"nextToken": _BAD_TOKEN})
+    return position(request.sort, request.descending, value, rank)
+
+
+def _token_payload(token: str) -> dict[str, Any] | None:
+    if not _TOKEN_SHAPE.fullmatch(token):
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except ValueError:  # bad base64, UTF-8 or JSON
+        return None
+    if not isinstance(payload, dict) or set(payload) != {"f", "v", "r"}:
+        return None
+    rank = payload["r"]
+    if type(rank) is not int or not 1 <= rank <= RANK_MAX or type(payload["f"]) is not str:
+        return None
+    # Only the canonical encoding is accepted, so a token has exactly one spelling.
+    return payload if _encoded({"f": payload["f"], "v": payload["v"], "r": rank}) == token else None
+
+
+def _encoded(payload: dict[str, Any]) -> str:
+    data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
