@@ -30,10 +30,10 @@ export function fieldProblem(input) {
   return check ? check(input.value, input) : '';
 }
 
-/** A field's name for messages: data-label, else its <label>'s text, else aria-label, else its name. */
+/** A field's name for messages: data-label, its <label>'s text, a data-label around it (a table cell), its name. */
 function labelOf(input) {
-  return input.dataset.label || input.labels?.[0]?.textContent.trim() || input.getAttribute('aria-label') ||
-    input.name;
+  return input.dataset.label || input.labels?.[0]?.textContent.trim() ||
+    input.parentElement?.closest('[data-label]')?.dataset.label || input.name;
 }
 
 const readable = (number) => (Math.abs(number) >= 10000 ? Number(number).toLocaleString('en') : String(number));

@@ -214,6 +214,29 @@ def test_add_album_errors_are_the_apps_and_clear_when_fixed(on_add_album: Page, 
     assert not any(BROWSER_WORDING.search(text) for text in field_errors(page))
 
 
+def test_the_edit_row_uses_the_same_checks_and_clears_them_too(page: Page, new_user, sign_in, albums,
+                                                               api_calls) -> None:
+    # GIVEN a signed-in person editing an album on the dashboard
+    title = f"Edit Checks {secrets.token_hex(4)}"
+    album = albums.create(Album=title, Year=1999)
+    sign_in(page, new_user())
+    page.goto(page.url.split("dashboard.html")[0] + f"dashboard.html?q={title.replace(' ', '+')}")
+    row = page.locator(f'{ROWS}[data-rank="{album["Rank"]}"]')
+    row.locator('[data-testid="edit-album"]').click()
+    editing = page.locator('tr[data-editing="true"]')
+    # WHEN the Year is set before 1900 and saved
+    editing.locator('[data-testid="edit-Year"]').fill("1800")
+    editing.locator('[data-testid="save-album"]').click()
+    # THEN the row shows the app's short message (not the browser's), and nothing is sent
+    year_max = time.gmtime().tm_year + 1
+    expect(page.locator("#edit-Year-error")).to_have_text(f"Year must be 1900{EN_DASH}{year_max}.")
+    assert "PUT" not in api_calls.methods()
+    # WHEN it is corrected, THEN the message goes at once, before any Save
+    page.locator('[data-testid="edit-Year"]').fill("1969")
+    expect(page.locator("#edit-Year-error")).to_be_empty()
+    expect(page.locator('[data-testid="edit-Year"]')).not_to_have_attribute("aria-invalid", "true")
+
+
 def test_lengths_are_characters_so_150_emoji_fit_and_201_do_not(on_add_album: Page, albums, api_calls) -> None:
     page = on_add_album
     rank = albums.free_rank()
