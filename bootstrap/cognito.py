@@ -1,9 +1,14 @@
-"""Cognito user pool `projectpool` (sign-in by e-mail, e-mailed verification code) and its browser app client."""
+"""Cognito user pool `projectpool` (a unique username, an e-mail alias, e-mailed verification code) and its browser
+app client."""
 
 from __future__ import annotations
 
 from bootstrap import resources as r
+from bootstrap.errors import StackError
 from bootstrap.target import Target
+
+# Sign-in by username or by the (verified) e-mail; usernames are unique and case-insensitive.
+SIGN_IN_SETTINGS = {"AliasAttributes": ["email"], "UsernameConfiguration": {"CaseSensitive": False}}
 
 CLIENT_SETTINGS = {
     "GenerateSecret": False,  # a browser cannot keep a secret
@@ -14,8 +19,8 @@ CLIENT_SETTINGS = {
     "RefreshTokenValidity": 1,
     "TokenValidityUnits": {"IdToken": "minutes", "AccessToken": "minutes", "RefreshToken": "days"},
     "PreventUserExistenceErrors": "ENABLED",
-    "ReadAttributes": ["email", "email_verified", "preferred_username"],
-    "WriteAttributes": ["email", "preferred_username"],
+    "ReadAttributes": ["email", "email_verified"],
+    "WriteAttributes": ["email"],
 }
 
 
@@ -35,13 +40,11 @@ def ensure_user_pool(target: Target) -> tuple[str, str, str]:
     if found is None:
         pool = cognito.create_user_pool(
             PoolName=r.USER_POOL,
-            UsernameAttributes=["email"],
-            UsernameConfiguration={"CaseSensitive": False},
+            **SIGN_IN_SETTINGS,
             AutoVerifiedAttributes=["email"],
             Policies={"PasswordPolicy": r.PASSWORD_POLICY},
             Schema=[
                 {"Name": "email", "AttributeDataType": "String", "Required": True, "Mutable": True},
-                {"Name": "preferred_username", "AttributeDataType": "String", "Required": False, "Mutable": True},
             ],
             VerificationMessageTemplate={
                 "DefaultEmailOption": "CONFIRM_WITH_CODE",
@@ -53,8 +56,19 @@ def ensure_user_pool(target: Target) -> tuple[str, str, str]:
         pool_id = pool["Id"]
     else:
         pool_id = found["Id"]
-    pool_arn = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Arn"]
-    return pool_id, pool_arn, _ensure_client(cognito, pool_id)
+    pool = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    if sorted(pool.get("AliasAttributes") or []) != SIGN_IN_SETTINGS["AliasAttributes"] or pool.get(
+            "UsernameAttributes"):
+        # Sign-in attributes cannot change on an existing pool, and recreating it would delete every user.
+        raise StackError(f"user pool {r.USER_POOL} ({pool_id}) signs in by e-mail only, from before usernames: "
+                         "recreate it (locally `make reset`, which wipes users and albums; on AWS `make destroy`)")
+    return pool_id, pool["Arn"], _ensure_client(cognito, pool_id)
+
+
+def password_policy(target: Target, pool_id: str) -> dict:
+    """The pool's own password rules (what Cognito enforces), for the sign-up form's checklist."""
+    pool = target.client("cognito-idp").describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    return pool["Policies"]["PasswordPolicy"]
 
 
 def _ensure_client(cognito, pool_id: str) -> str:

@@ -85,8 +85,9 @@ class Emulator:
         # MiniStack leaves its Lambda workers' unpacked code in TMPDIR at shutdown; a new start never reuses it.
         for leftover in (self.stack_dir / "tmp").glob("ministack-lambda-*"):
             shutil.rmtree(leftover, ignore_errors=True)
-        command = [sys.executable, "-m", "hypercorn", "ministack.app:app", "--bind", f"{self.host}:{self.port}",
-                   "--keep-alive", "75"]
+        # bootstrap.ministack_app is MiniStack's app plus one fidelity fix (see that module).
+        command = [sys.executable, "-m", "hypercorn", "bootstrap.ministack_app:app",
+                   "--bind", f"{self.host}:{self.port}", "--keep-alive", "75"]
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                        env=self.environment(), cwd=self.stack_dir, start_new_session=True)

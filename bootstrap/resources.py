@@ -44,6 +44,13 @@ LAMBDA_RUNTIME = "python3.12"
 LAMBDA_TIMEOUT = 10
 LAMBDA_MEMORY = 256
 
+# Sign-up takes a username, an e-mail and a password. The username is the Cognito Username (unique, refused at
+# sign-up when taken, case-insensitive); the e-mail is a sign-in alias once verified. Cognito refuses an e-mail-shaped
+# username in a pool with the e-mail alias, hence no "@" below. The site's form checks the same rule (config.js) and
+# sends usernames in lower case (MiniStack ignores CaseSensitive=False; lower case behaves the same on both).
+USERNAME_RULE = {"minLength": 3, "maxLength": 32, "pattern": "^[a-z0-9._-]+$",
+                 "description": "lower-case letters, digits, dots, dashes and underscores"}
+
 PASSWORD_POLICY = {
     "MinimumLength": 8,
     "RequireUppercase": True,

@@ -61,12 +61,12 @@ def make_password() -> str:
 
 
 def sign_up(label: str = "user") -> User:
-    """A new UNCONFIRMED user with a unique e-mail, so tests never share accounts."""
+    """A new UNCONFIRMED user with a unique username and e-mail, so tests never share accounts."""
     tag = secrets.token_hex(4)
     user = User(email=f"{label}-{tag}@example.com", password=make_password(), username=f"{label}{tag}")
     response = cognito().sign_up(
-        ClientId=outputs()["UserPoolClientId"], Username=user.email, Password=user.password,
-        UserAttributes=[{"Name": "email", "Value": user.email}, {"Name": "preferred_username", "Value": user.username}],
+        ClientId=outputs()["UserPoolClientId"], Username=user.username, Password=user.password,
+        UserAttributes=[{"Name": "email", "Value": user.email}],
     )
     user.sub = response["UserSub"]
     return user
@@ -91,14 +91,16 @@ def read_code(email: str, timeout: float = 10.0) -> str:
 
 def confirmed_user(label: str = "user") -> User:
     user = sign_up(label)
-    cognito().confirm_sign_up(ClientId=outputs()["UserPoolClientId"], Username=user.email,
+    # By username: an e-mail alias resolves only once verified, i.e. after this confirmation (as on AWS).
+    cognito().confirm_sign_up(ClientId=outputs()["UserPoolClientId"], Username=user.username,
                               ConfirmationCode=read_code(user.email))
     return sign_in(user)
 
 
-def sign_in(user: User) -> User:
+def sign_in(user: User, login: str | None = None) -> User:
+    """Sign in with `login` (the e-mail by default; the username works too)."""
     result = cognito().initiate_auth(ClientId=outputs()["UserPoolClientId"], AuthFlow="USER_PASSWORD_AUTH",
-                                     AuthParameters={"USERNAME": user.email, "PASSWORD": user.password})
+                                     AuthParameters={"USERNAME": login or user.email, "PASSWORD": user.password})
     user.id_token = result["AuthenticationResult"]["IdToken"]
     return user
 

@@ -6,13 +6,15 @@ import { config } from './app-config.js';
 import { NotSignedInError, idToken, refreshedIdToken } from './auth.js';
 
 export class ApiError extends Error {
-  constructor(status, { code = 'unknown', message = '', fields = null, current = null } = {}) {
+  constructor(status, { code = 'unknown', message = '', fields = null, current = null, requestId = null } = {}) {
     super(message || `The albums API answered ${status}`);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.fields = fields || {};
     this.current = current;
+    // On a 5xx: the function's request id, also in its log line (shown as "Reference: …" so it can be found).
+    this.requestId = requestId;
   }
 }
 
@@ -113,8 +115,13 @@ export function describeApiError(err) {
   if (err instanceof NotSignedInError) return 'Your session has ended. Sign in again.';
   if (!(err instanceof ApiError)) return 'Something went wrong. Try again.';
   if (err.code === 'validation_error' && Object.keys(err.fields).length === 0 && err.message) return err.message;
+  if (err.code === 'internal_error') return MESSAGES.internal_error + reference(err);
   if (MESSAGES[err.code]) return MESSAGES[err.code];
   if (err.status === 403) return 'The albums API refused this request.';
-  if (err.status >= 500) return MESSAGES.internal_error;
+  if (err.status >= 500) return MESSAGES.internal_error + reference(err);
   return err.message || `The albums API answered ${err.status}.`;
+}
+
+function reference(err) {
+  return err.requestId ? ` Reference: ${err.requestId}` : '';
 }

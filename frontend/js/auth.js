@@ -3,6 +3,9 @@
 import { config } from './app-config.js';
 
 const PREFILL_EMAIL_KEY = 'albums.prefillEmail';
+// E-mail -> username of the accounts signed up in this browser: an unverified e-mail is not yet a sign-in alias
+// (on AWS as here), so verifying "by e-mail" needs the username behind it. Not secret; no passwords.
+const SIGNED_UP_KEY = 'albums.signedUp';
 const FLASH_KEY = 'albums.flash';
 const SIGN_OUT_TIMEOUT_MS = 5000;
 
@@ -31,8 +34,28 @@ function userPool() {
   return pool;
 }
 
-function cognitoUser(email) {
-  return new (sdk().CognitoUser)({ Username: email, Pool: userPool() });
+function cognitoUser(login) {
+  return new (sdk().CognitoUser)({ Username: login, Pool: userPool() });
+}
+
+/** What the user typed as "e-mail or username" -> what Cognito resolves: usernames are kept in lower case. */
+export function normaliseLogin(login) {
+  const text = String(login).trim();
+  return text.includes('@') ? text : text.toLowerCase();
+}
+
+function signedUpAccounts() {
+  try {
+    return JSON.parse(localStorage.getItem(SIGNED_UP_KEY) || '{}');
+  } catch {
+    return {};
+  }
+}
+
+/** For the code step: the username behind an e-mail signed up in this browser, else the login as typed. */
+export function accountFor(login) {
+  const text = normaliseLogin(login);
+  return (text.includes('@') && signedUpAccounts()[text.toLowerCase()]) || text;
 }
 
 /** Node-style callback -> promise. */
@@ -40,19 +63,27 @@ function call(fn) {
   return new Promise((resolve, reject) => fn((err, result) => (err ? reject(err) : resolve(result))));
 }
 
-export function signUp({ email, password, displayName }) {
+/** The username is the Cognito Username (unique: a taken one fails here, before any code is sent). */
+export async function signUp({ username, email, password }) {
   const { CognitoUserAttribute } = sdk();
   const attributes = [new CognitoUserAttribute({ Name: 'email', Value: email })];
-  if (displayName) attributes.push(new CognitoUserAttribute({ Name: 'preferred_username', Value: displayName }));
-  return call((done) => userPool().signUp(email, password, attributes, null, done));
+  const name = normaliseLogin(username);
+  const result = await call((done) => userPool().signUp(name, password, attributes, null, done));
+  localStorage.setItem(SIGNED_UP_KEY, JSON.stringify({ ...signedUpAccounts(), [email.toLowerCase()]: name }));
+  return result;
 }
 
-export function confirmSignUp(email, code) {
-  return call((done) => cognitoUser(email).confirmRegistration(code, false, done));
+/** login: the username, or an e-mail signed up in this browser (forgotten here once confirmed). */
+export async function confirmSignUp(login, code) {
+  const name = accountFor(login);
+  const result = await call((done) => cognitoUser(name).confirmRegistration(code, false, done));
+  const remaining = Object.entries(signedUpAccounts()).filter(([, username]) => username !== name);
+  localStorage.setItem(SIGNED_UP_KEY, JSON.stringify(Object.fromEntries(remaining)));
+  return result;
 }
 
-export function resendCode(email) {
-  return call((done) => cognitoUser(email).resendConfirmationCode(done));
+export function resendCode(login) {
+  return call((done) => cognitoUser(accountFor(login)).resendConfirmationCode(done));
 }
 
 function unsupportedChallenge(name) {
@@ -61,11 +92,16 @@ function unsupportedChallenge(name) {
   return error;
 }
 
-export function signIn(email, password) {
+/**
+ * login: the username or the (verified) e-mail; Cognito resolves either. An e-mail signed up in this browser and not
+ * yet verified is sent as its username, so the answer is "not confirmed" (-> verify) rather than "incorrect".
+ */
+export function signIn(login, password) {
   const { AuthenticationDetails } = sdk();
-  const details = new AuthenticationDetails({ Username: email, Password: password });
+  const name = accountFor(login);
+  const details = new AuthenticationDetails({ Username: name, Password: password });
   return new Promise((resolve, reject) => {
-    cognitoUser(email).authenticateUser(details, {
+    cognitoUser(name).authenticateUser(details, {
       onSuccess: resolve,
       onFailure: reject,
       newPasswordRequired: () => reject(unsupportedChallenge('new password required')),
@@ -114,10 +150,10 @@ export async function refreshedIdToken() {
   }
 }
 
-/** Display identity from the ID token (getUsername() is the sub UUID, not something to show). */
+/** Display identity from the ID token: the username (cognito:username) and the e-mail. */
 export function profileOf(session) {
   const claims = session.getIdToken().decodePayload();
-  return { email: claims.email || '', name: claims.preferred_username || claims.email || '' };
+  return { email: claims.email || '', name: claims['cognito:username'] || claims.email || '' };
 }
 
 function clearTokens() {
@@ -176,10 +212,11 @@ export function takeFlash() {
 }
 
 const AUTH_MESSAGES = {
-  UsernameExistsException: 'An account with this e-mail already exists. Sign in, or verify it if you have not yet.',
+  UsernameExistsException: 'This username is taken. Choose another one.',
+  AliasExistsException: 'This e-mail already belongs to another account. Sign in with it, or use another e-mail.',
   InvalidPasswordException: null, // Cognito's own text names the unmet rule
   CodeMismatchException:
-    'That code is not right for this e-mail. Check the address and the latest code, or send a new one.',
+    'That code is not right for this account. Check the username (or e-mail) and the latest code, or send a new one.',
   ExpiredCodeException: 'That code has expired. Send a new one and use the latest e-mail.',
   LimitExceededException: 'Too many attempts. Wait a few minutes and try again.',
   TooManyRequestsException: 'Too many requests. Wait a moment and try again.',
@@ -194,9 +231,9 @@ export function describeAuthError(err, context) {
   const message = err?.message || '';
   if ((code === 'NotAuthorizedException' || code === 'UserNotFoundException') && context === 'signin') {
     // One answer for both, so the form does not reveal which e-mails have accounts.
-    return 'Incorrect e-mail or password.';
+    return 'Incorrect username, e-mail or password.';
   }
-  if (code === 'UserNotFoundException') return 'There is no account with this e-mail. Check it, or sign up first.';
+  if (code === 'UserNotFoundException') return 'There is no such account. Check the username, or sign up first.';
   if (code === 'NotAuthorizedException' && /CONFIRMED/i.test(message)) {
     return 'This account is already verified. Sign in to continue.';
   }

@@ -1,42 +1,96 @@
-// Form behaviour shared by every page: schema-driven hints, field error display, busy buttons, password rules.
+// Form behaviour shared by every page: the app's own field checks and short messages (never the browser's bubbles
+// or validationMessage), errors that clear as soon as a field becomes valid, busy buttons, the password checklist.
 // Field errors live in an element [data-error-for="<field name>"] next to the input named <field name>.
+//
+// Reusable API (also for the dashboard's edit row):
+//   applySchemaHints(root, schema)  register a check on every input under root named after a property of the album
+//                                   JSON Schema (config.albumSchema) and fill [data-hint-for=name]
+//   setFieldCheck(input, check)     register check(value) -> '' when valid, else a short message
+//   checkFields(root, inputs)       run the checks, show the messages, focus the first bad field; true when all pass
+//   showFieldErrors / clearFieldErrors / clearFieldError   place or remove messages (API errors too)
+// Once a field shows an error, every edit re-checks it: the message updates, and disappears when the field is valid.
+import { config } from './app-config.js';
 import { el } from './dom.js';
 
-/**
- * Copy the album JSON Schema's rules onto inputs named after its properties (min/max/step/minlength/maxlength/
- * required) and write a short hint into [data-hint-for=name]. Client hints only: the API is the judge.
- */
-export function applySchemaHints(root, schema) {
-  const required = new Set(schema?.required || []);
-  for (const [name, rule] of Object.entries(schema?.properties || {})) {
-    for (const input of root.querySelectorAll(`[name="${CSS.escape(name)}"]`)) {
-      applyRule(input, rule, required.has(name));
-    }
-    const hint = root.querySelector(`[data-hint-for="${CSS.escape(name)}"]`);
-    if (hint) hint.textContent = hintText(rule);
-  }
+/** Length in characters (Unicode code points), as the API and OpenAPI count it: "🎸" is 1, not 2 UTF-16 units. */
+export function charLength(text) {
+  return [...text].length;
 }
+
+const CHECKS = new WeakMap();
+
+/** Register the check of one input: check(value, input) returns '' when valid, else the message to show. */
+export function setFieldCheck(input, check) {
+  CHECKS.set(input, check);
+}
+
+/** The message for an input's current value ('' when valid). Inputs without a registered check are not judged. */
+export function fieldProblem(input) {
+  const check = CHECKS.get(input);
+  return check ? check(input.value, input) : '';
+}
+
+/** A field's name for messages: data-label, its <label>'s text, a data-label around it (a table cell), its name. */
+function labelOf(input) {
+  return input.dataset.label || input.labels?.[0]?.textContent.trim() ||
+    input.parentElement?.closest('[data-label]')?.dataset.label || input.name;
+}
+
+const readable = (number) => (Math.abs(number) >= 10000 ? Number(number).toLocaleString('en') : String(number));
 
 function isNumeric(rule) {
   const types = [].concat(rule.type || []);
   return types.includes('integer') || types.includes('number');
 }
 
-function applyRule(input, rule, isRequired) {
+// Control characters are refused by the API (domain.TextRule); same class as the schema's pattern.
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+
+/** The check for one JSON Schema property: messages worded like the API's ("Year must be 1900–2027"). */
+export function schemaCheck(rule, { label, required = true }) {
   if (isNumeric(rule)) {
-    input.type = 'number';
-    input.inputMode = 'numeric';
-    input.step = [].concat(rule.type).includes('integer') ? '1' : 'any';
-    if (rule.minimum != null) input.min = String(rule.minimum);
-    if (rule.maximum != null) input.max = String(rule.maximum);
-  } else {
-    if (rule.minLength != null) input.minLength = rule.minLength;
-    if (rule.maxLength != null) input.maxLength = rule.maxLength;
+    const range = `${readable(rule.minimum)}–${readable(rule.maximum)}`;
+    return (raw) => {
+      const value = String(raw).trim();
+      if (value === '') return required ? `${label} is required (${range}).` : '';
+      const number = Number(value);
+      const whole = /^[0-9]+$/.test(value) && Number.isSafeInteger(number);
+      if (!whole || number < rule.minimum || number > rule.maximum) return `${label} must be ${range}.`;
+      return '';
+    };
   }
-  input.required = isRequired;
+  return (raw) => {
+    const text = String(raw).trim();
+    if (text === '') return required ? `${label} is required.` : '';
+    if (CONTROL.test(text)) return `${label} must not contain control characters.`;
+    const length = charLength(text);
+    if (rule.maxLength != null && length > rule.maxLength) {
+      return `${label} must be at most ${rule.maxLength} characters (now ${length}).`;
+    }
+    if (rule.minLength != null && length < rule.minLength) {
+      return `${label} must be at least ${rule.minLength} characters.`;
+    }
+    return '';
+  };
 }
 
-const readable = (number) => (Math.abs(number) >= 10000 ? Number(number).toLocaleString('en') : String(number));
+/**
+ * Register the album JSON Schema's checks on inputs under root named after its properties, and write a short hint
+ * into [data-hint-for=name]. No maxlength/min/max attributes: the browser would count UTF-16 units and show its own
+ * messages. Client checks only: the API is the judge.
+ */
+export function applySchemaHints(root, schema) {
+  const required = new Set(schema?.required || []);
+  for (const [name, rule] of Object.entries(schema?.properties || {})) {
+    for (const input of root.querySelectorAll(`[name="${CSS.escape(name)}"]`)) {
+      if (isNumeric(rule)) input.inputMode = 'numeric';
+      input.required = required.has(name);
+      setFieldCheck(input, schemaCheck(rule, { label: labelOf(input), required: required.has(name) }));
+    }
+    const hint = root.querySelector(`[data-hint-for="${CSS.escape(name)}"]`);
+    if (hint) hint.textContent = hintText(rule);
+  }
+}
 
 function hintText(rule) {
   if (isNumeric(rule)) {
@@ -47,6 +101,37 @@ function hintText(rule) {
   }
   if (rule.maxLength != null) return `Up to ${rule.maxLength} characters.`;
   return '';
+}
+
+/** A check that only asks for a value (after trimming). */
+export function requiredCheck(message) {
+  return (value) => (String(value).trim() === '' ? message : '');
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export function emailCheck(value) {
+  const text = String(value).trim();
+  if (text === '') return 'Enter your e-mail address.';
+  return EMAIL.test(text) ? '' : 'Enter an e-mail address like name@example.com.';
+}
+
+/** The username rule the pool was made for (config.usernameRule); usernames are sent in lower case. */
+export function usernameCheck(value) {
+  const rule = config.usernameRule;
+  const text = String(value).trim().toLowerCase();
+  if (text === '') return 'Choose a username.';
+  if (text.includes('@')) return 'A username cannot be an e-mail address.';
+  const length = charLength(text);
+  if (length < rule.minLength || length > rule.maxLength || !new RegExp(rule.pattern, 'u').test(text)) {
+    return `Username must be ${rule.minLength}–${rule.maxLength} ${rule.description}.`;
+  }
+  return '';
+}
+
+export function usernameHint() {
+  const rule = config.usernameRule;
+  return `${rule.minLength}–${rule.maxLength} characters: ${rule.description}. You can sign in with it.`;
 }
 
 function errorSlot(root, name) {
@@ -73,18 +158,30 @@ export function clearFieldErrors(root) {
   root.querySelectorAll('[aria-invalid]').forEach((input) => input.removeAttribute('aria-invalid'));
 }
 
-/** The browser's constraint-check messages for the inputs that fail them, as {name: message}. */
+/** Remove one input's message (its slot is looked up in the input's form, or its nearest row/fieldset). */
+export function clearFieldError(input) {
+  const root = input.form || input.closest('tr, fieldset') || document;
+  const slot = errorSlot(root, input.name);
+  if (slot) slot.textContent = '';
+  input.removeAttribute('aria-invalid');
+}
+
+/** The checks' messages for the inputs that fail them, as {name: message}. */
 export function invalidFields(inputs) {
   const fields = {};
   for (const input of inputs) {
-    if (!input.checkValidity()) fields[input.name] = input.validationMessage;
+    const problem = fieldProblem(input);
+    if (problem) fields[input.name] = problem;
   }
   return fields;
 }
 
-/** Run the browser's constraint checks and show them our way (inline, not bubbles). Returns true when valid. */
+/** Run the checks and show their messages inline. Returns true when every input is valid. */
 export function checkFields(root, inputs) {
   const fields = invalidFields(inputs);
+  inputs.forEach((input) => {
+    if (!(input.name in fields)) clearFieldError(input);
+  });
   showFieldErrors(root, fields);
   focusFirstInvalid(root);
   return Object.keys(fields).length === 0;
@@ -93,6 +190,22 @@ export function checkFields(root, inputs) {
 export function focusFirstInvalid(root) {
   root.querySelector('[aria-invalid="true"]')?.focus();
 }
+
+// Stale errors never stay: a field that shows an error is re-checked on every edit (any form, any page).
+function recheck(event) {
+  const input = event.target;
+  if (!(input instanceof HTMLElement) || input.getAttribute('aria-invalid') !== 'true' || !CHECKS.has(input)) return;
+  const problem = fieldProblem(input);
+  if (!problem) {
+    clearFieldError(input);
+    return;
+  }
+  const root = input.form || input.closest('tr, fieldset') || document;
+  const slot = errorSlot(root, input.name);
+  if (slot && slot.textContent !== problem) slot.textContent = problem;
+}
+document.addEventListener('input', recheck);
+document.addEventListener('change', recheck);
 
 /** Disable a form's controls while work runs; the submit button says what is happening. */
 export async function whileBusy(form, busyLabel, work) {
@@ -115,19 +228,27 @@ export async function whileBusy(form, busyLabel, work) {
   }
 }
 
-// Cognito's default password policy. The special characters are the ones Cognito counts as symbols.
+// The special characters Cognito counts as symbols (its documented set).
 const COGNITO_SYMBOL = /[\^$*.[\]{}()?"!@#%&/\\,><':;|_~`=+ -]/;
-export const PASSWORD_RULES = [
-  { id: 'length', text: 'At least 8 characters', test: (value) => value.length >= 8 },
-  { id: 'upper', text: 'An upper-case letter', test: (value) => /[A-Z]/.test(value) },
-  { id: 'lower', text: 'A lower-case letter', test: (value) => /[a-z]/.test(value) },
-  { id: 'digit', text: 'A digit', test: (value) => /[0-9]/.test(value) },
-  { id: 'symbol', text: 'A symbol such as ! @ # $ %', test: (value) => COGNITO_SYMBOL.test(value) },
-];
+
+/** The pool's password policy (config.passwordPolicy, read from Cognito by the bootstrap) as checklist rules. */
+export function passwordRules(policy = config.passwordPolicy) {
+  const minimum = policy.MinimumLength;
+  const rules = [
+    { id: 'length', text: `At least ${minimum} characters`, test: (value) => value.length >= minimum },
+  ];
+  if (policy.RequireUppercase) rules.push({ id: 'upper', text: 'An upper-case letter', test: (v) => /[A-Z]/.test(v) });
+  if (policy.RequireLowercase) rules.push({ id: 'lower', text: 'A lower-case letter', test: (v) => /[a-z]/.test(v) });
+  if (policy.RequireNumbers) rules.push({ id: 'digit', text: 'A digit', test: (v) => /[0-9]/.test(v) });
+  if (policy.RequireSymbols) {
+    rules.push({ id: 'symbol', text: 'A symbol such as ! @ # $ %', test: (v) => COGNITO_SYMBOL.test(v) });
+  }
+  return rules;
+}
 
 /** Fill the rules list and keep it in step with the password input as the user types. Returns a validity check. */
 export function livePasswordRules(input, list) {
-  const items = PASSWORD_RULES.map((rule) => {
+  const items = passwordRules().map((rule) => {
     const state = el('span', { class: 'visually-hidden' });
     const item = el('li', { dataset: { rule: rule.id, met: 'false' } }, rule.text, state);
     return { rule, item, state };
@@ -141,9 +262,12 @@ export function livePasswordRules(input, list) {
       item.dataset.met = String(met);
       state.textContent = met ? ' (done)' : ' (still needed)';
     }
-    input.setCustomValidity(allMet ? '' : 'The password does not meet all the rules listed below it.');
     return allMet;
   };
+  setFieldCheck(input, (value) => {
+    if (value === '') return 'Choose a password.';
+    return update() ? '' : 'The password does not meet all the rules listed below it.';
+  });
   input.addEventListener('input', update);
   update();
   return update;

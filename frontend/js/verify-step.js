@@ -2,7 +2,7 @@
 import { config } from './app-config.js';
 import { confirmSignUp, describeAuthError, resendCode } from './auth.js';
 import { byId, clearMessage, showMessage } from './dom.js';
-import { checkFields, clearFieldErrors, whileBusy } from './forms.js';
+import { checkFields, clearFieldErrors, requiredCheck, setFieldCheck, whileBusy } from './forms.js';
 
 /**
  * Wire #verify-form. onConfirmed(email) runs after Cognito confirms the account.
@@ -16,6 +16,8 @@ export function setupVerify({ email = '', onConfirmed }) {
   const message = byId('verify-message');
 
   emailInput.value = email;
+  setFieldCheck(emailInput, requiredCheck('Enter your e-mail or username.'));
+  setFieldCheck(codeInput, requiredCheck('Enter the code from the e-mail.'));
   if (config.mailboxUrl) {
     const link = byId('mailbox-link');
     link.href = config.mailboxUrl;

@@ -120,8 +120,9 @@ def _respond(operation: Operation, event: Any, request_id: str) -> tuple[Respons
 
 
 def _internal_error(request_id: str) -> Response:
+    # The request id is also in the function's log line for this failure: a user can quote it, and it finds the log.
     message = f"Something went wrong on our side; please try again. Request id: {request_id}."
-    return Response(500, error_body("internal_error", message))
+    return Response(500, error_body("internal_error", message, requestId=request_id))
 
 
 def parse_request(event: Any) -> Request:

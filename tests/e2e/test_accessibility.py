@@ -109,6 +109,13 @@ def audit() -> Audit:
     return Audit()
 
 
+@pytest.fixture(params=["light", "dark"])
+def theme(page: Page, request: pytest.FixtureRequest) -> str:
+    """Each page test runs in both themes: the system's colour scheme picks the palette (prefers-color-scheme)."""
+    page.emulate_media(color_scheme=request.param)
+    return request.param
+
+
 @pytest.fixture(scope="module")
 def a11y_user(stack: dict[str, Any]) -> User:
     """One confirmed user for this module's signed-in checks (they only read albums and cancel what they open)."""
@@ -135,7 +142,15 @@ def submit_empty(page: Page, form: str, first_error: str) -> None:
     expect(page.locator(first_error)).not_to_be_empty()
 
 
-def test_sign_in_page(page: Page, site, audit: Audit) -> None:
+def test_index_page(page: Page, site, audit: Audit, theme: str) -> None:
+    # GIVEN the first page a visitor sees
+    page.goto(site.url("index.html"))
+    expect(page.locator("#create-account")).to_be_visible()
+    audit.check(page, f"index ({theme})")
+    audit.assert_clean()
+
+
+def test_sign_in_page(page: Page, site, audit: Audit, theme: str) -> None:
     # GIVEN the sign-in page
     page.goto(site.url("signin.html"))
     expect(page.locator("#signin-form")).to_be_visible()
@@ -146,7 +161,7 @@ def test_sign_in_page(page: Page, site, audit: Audit) -> None:
     audit.assert_clean()
 
 
-def test_verify_page(page: Page, site, audit: Audit) -> None:
+def test_verify_page(page: Page, site, audit: Audit, theme: str) -> None:
     # GIVEN the verify page (the local mailbox hint is shown on this stack)
     page.goto(site.url("verify.html"))
     expect(page.locator("#verify-form")).to_be_visible()
@@ -158,17 +173,17 @@ def test_verify_page(page: Page, site, audit: Audit) -> None:
     audit.assert_clean()
 
 
-def test_sign_up_page_and_its_verify_step(page: Page, site, audit: Audit) -> None:
+def test_sign_up_page_and_its_verify_step(page: Page, site, audit: Audit, theme: str) -> None:
     # GIVEN the sign-up page, first as loaded, then with field errors after an empty submit
     page.goto(site.url("signup.html"))
     expect(page.locator("#signup-form")).to_be_visible()
     audit.check(page, "sign-up")
-    submit_empty(page, "#signup-form", "#signup-name-error")
+    submit_empty(page, "#signup-form", "#signup-username-error")
     audit.check(page, "sign-up with field errors")
     # WHEN a new person signs up (an unconfirmed user in the local pool)
     tag = secrets.token_hex(4)
     user = User(email=f"a11y-{tag}@example.com", password=make_password(), username=f"a11y{tag}")
-    page.fill("#signup-name", user.username)
+    page.fill("#signup-username", user.username)
     page.fill("#signup-email", user.email)
     page.fill("#signup-password", user.password)
     page.click("#signup-submit")
@@ -197,7 +212,7 @@ def open_dashboard_states(page: Page, audit: Audit, label: str) -> None:
 
 
 def test_signed_in_pages(page: Page, site, a11y_user: User, sign_in: Callable[[Page, User], None],
-                         audit: Audit) -> None:
+                         audit: Audit, theme: str) -> None:
     # GIVEN a signed-in user on the dashboard with its first rows shown
     sign_in(page, a11y_user)
     expect(page.locator("#chart-section")).to_be_visible()
@@ -213,7 +228,7 @@ def test_signed_in_pages(page: Page, site, a11y_user: User, sign_in: Callable[[P
 
 
 def test_dashboard_on_a_phone(page: Page, a11y_user: User, sign_in: Callable[[Page, User], None],
-                              audit: Audit) -> None:
+                              audit: Audit, theme: str) -> None:
     # GIVEN a 375 px wide viewport, where each album row is laid out as a card
     page.set_viewport_size(PHONE)
     # WHEN the user signs in and opens an edit row and the delete dialog

@@ -28,7 +28,7 @@ def test_full_journey(page: Page, site, stack, albums, api_calls) -> None:
     # GIVEN a visitor on the sign-up page
     page.goto(site.url("signup.html"))
     # WHEN they sign up
-    page.fill("#signup-name", name)
+    page.fill("#signup-username", name)
     page.fill("#signup-email", email)
     page.fill("#signup-password", password)
     expect(page.locator('#password-rules li[data-met="false"]')).to_have_count(0)

@@ -23,8 +23,9 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from albums.table import CATALOG_FORMAT, DIRECTORY_RANK
-from bootstrap import functions, site, stack
+from bootstrap import cognito, functions, site, stack
 from bootstrap import resources as r
+from bootstrap.errors import StackError
 from bootstrap.stack import Report
 from bootstrap.target import Target, resolve
 
@@ -95,12 +96,14 @@ def test_website_url_follows_the_regions_endpoint_format(region: str, host: str,
     assert Target("aws", region, None, tmp_path).website_url("b") == f"http://b.{host}.amazonaws.com/"
 
 
-def test_user_pool_signs_in_by_email_with_a_public_client(aws: Deployed) -> None:
+def test_user_pool_signs_in_by_username_or_email_with_a_public_client(aws: Deployed) -> None:
     cognito = aws.client("cognito-idp")
     pool_id, client_id = aws.outputs["UserPoolId"], aws.outputs["UserPoolClientId"]
     pool = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]
     assert pool["Name"] == r.USER_POOL
-    assert pool["UsernameAttributes"] == ["email"]
+    # The username is the Cognito Username (unique, case-insensitive); the verified e-mail is an alias.
+    assert pool["AliasAttributes"] == ["email"] and not pool.get("UsernameAttributes")
+    assert pool["UsernameConfiguration"] == {"CaseSensitive": False}
     assert pool["AutoVerifiedAttributes"] == ["email"]
     client = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]
     assert "ClientSecret" not in client
@@ -168,6 +171,10 @@ def test_config_js_points_the_site_at_the_real_cognito(aws: Deployed) -> None:
     assert config["userPoolClientId"] == aws.outputs["UserPoolClientId"]
     assert config["apiUrl"] == aws.outputs["ApiUrl"]
     assert config["mailboxUrl"] is None
+    # The forms' limits come from the stack: the pool's password policy as Cognito reports it, the username rule.
+    pool = aws.client("cognito-idp").describe_user_pool(UserPoolId=aws.outputs["UserPoolId"])["UserPool"]
+    assert config["passwordPolicy"] == pool["Policies"]["PasswordPolicy"]
+    assert config["usernameRule"] == r.USERNAME_RULE
     index = aws.client("s3").get_object(Bucket=BUCKET, Key="index.html")["Body"].read().decode()
     assert f"https://cognito-idp.{REGION}.amazonaws.com" in index  # the CSP lets the page call the real Cognito
 
@@ -208,3 +215,12 @@ def test_destroy_removes_everything(aws: Deployed) -> None:  # last: the other t
     assert aws.client("s3").list_buckets()["Buckets"] == []
     assert not aws.target.outputs_file.exists()
     stack.destroy(aws.target)  # a second destroy finds nothing and does not fail
+
+
+def test_a_pool_from_before_usernames_stops_the_deploy_with_one_line(aws: Deployed) -> None:
+    # GIVEN (after destroy) a pool of the old shape: sign-in by e-mail only, no usernames
+    aws.client("cognito-idp").create_user_pool(PoolName=r.USER_POOL, UsernameAttributes=["email"])
+    # WHEN the bootstrap reconciles the pool, THEN it refuses to go on (sign-in attributes are create-only, and
+    # replacing the pool would delete every user) and says what to do
+    with pytest.raises(StackError, match=r"signs in by e-mail only.*make reset"):
+        cognito.ensure_user_pool(aws.target)

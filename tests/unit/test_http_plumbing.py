@@ -74,7 +74,7 @@ def test_an_unexpected_exception_is_a_logged_500_without_a_trace(table, monkeypa
     assert result["statusCode"] == 500
     assert_cors(result["headers"])
     error = json.loads(result["body"])["error"]
-    assert error["code"] == "internal_error" and "req-500" in error["message"]
+    assert error["code"] == "internal_error" and "req-500" in error["message"] and error["requestId"] == "req-500"
     assert "secret" not in result["body"] and "Traceback" not in result["body"] and "RuntimeError" not in result["body"]
     logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     failure = next(entry for entry in logged if entry["level"] == "ERROR")

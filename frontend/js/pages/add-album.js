@@ -14,6 +14,7 @@ import {
   whileBusy,
 } from '../forms.js';
 import { requireSignIn, sessionEnded } from '../session.js';
+import { showToast } from '../toast.js';
 
 const form = byId('album-form');
 const message = byId('album-form-message');
@@ -21,7 +22,8 @@ const inputs = ['Rank', 'Album', 'Artist', 'Genre', 'Year'].map((name) => form.e
 
 function albumFromForm() {
   const album = {};
-  for (const input of inputs) album[input.name] = input.type === 'number' ? input.valueAsNumber : input.value;
+  // Rank and Year are text inputs (inputmode=numeric) so the checks see what was typed, not the browser's ''.
+  for (const input of inputs) album[input.name] = input.inputMode === 'numeric' ? Number(input.value.trim()) : input.value;
   return album;
 }
 
@@ -51,6 +53,13 @@ async function failed(err, album) {
     return;
   }
   if (!(err instanceof ApiError)) console.error(err);
+  if (!(err instanceof ApiError) || err.status === 0 || err.status >= 500) {
+    // Nothing wrong with the fields: say so where the user looks, and offer to send the same album again.
+    const text = describeApiError(err);
+    showMessage(message, text, 'error');
+    showToast({ message: text, kind: 'error', action: { label: 'Try again', onClick: () => form.requestSubmit() } });
+    return;
+  }
   if (err.code === 'rank_taken') {
     showFieldErrors(form, { Rank: `Rank ${album.Rank} is already taken by another album.` });
     showMessage(message, `Rank ${album.Rank} is already taken. Choose a free Rank.`, 'error');

@@ -1,4 +1,5 @@
-// index.html: straight to the dashboard when someone is signed in, else to sign-in (no network needed).
+// index.html: says what the app is, with "Create account" and "Sign in"; someone signed in goes to the dashboard
+// (no network needed: the dashboard itself sends an expired session to sign-in).
 import { hasStoredSession } from '../auth.js';
 
-window.location.replace(hasStoredSession() ? 'dashboard.html' : 'signin.html');
+if (hasStoredSession()) window.location.replace('dashboard.html');

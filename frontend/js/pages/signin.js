@@ -1,14 +1,27 @@
-// signin.html — ids: #signin-form, #signin-email, #signin-password, #signin-submit, #signin-message.
-// Wrong password and unknown e-mail both say "Incorrect e-mail or password."; an unconfirmed account goes to
-// verify.html with the e-mail filled in.
-import { describeAuthError, rememberEmail, rememberedEmail, setFlash, signIn, takeFlash } from '../auth.js';
+// signin.html — ids: #signin-form, #signin-email (e-mail or username), #signin-password, #signin-submit,
+// #signin-message. Wrong password and unknown account both say "Incorrect username, e-mail or password."; an
+// unconfirmed account goes to verify.html with the login filled in. Already signed in: straight to the dashboard.
+import {
+  currentSession,
+  describeAuthError,
+  rememberEmail,
+  rememberedEmail,
+  setFlash,
+  signIn,
+  takeFlash,
+} from '../auth.js';
 import { byId, clearMessage, showMessage } from '../dom.js';
-import { checkFields, clearFieldErrors, whileBusy } from '../forms.js';
+import { checkFields, clearFieldErrors, requiredCheck, setFieldCheck, whileBusy } from '../forms.js';
+
+// Not awaited: the form is wired at once (a refresh of stale tokens may take a network round trip).
+currentSession().then((signedIn) => signedIn && window.location.replace('dashboard.html'));
 
 const form = byId('signin-form');
 const emailInput = byId('signin-email');
 const passwordInput = byId('signin-password');
 const message = byId('signin-message');
+setFieldCheck(emailInput, requiredCheck('Enter your e-mail or username.'));
+setFieldCheck(passwordInput, requiredCheck('Enter your password.'));
 
 const flash = takeFlash();
 if (flash) showMessage(message, flash.text, flash.kind);

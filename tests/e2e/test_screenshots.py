@@ -1,0 +1,71 @@
+"""Screenshots of every page at phone, tablet and desktop widths in the light and dark theme, written on each run to
+test-results/screenshots/<page>-<width>-<theme>.png for a reviewer to look at. Each shot also checks that the page
+fits its width (no sideways scrolling) and that every button and button-styled link is at least 44 px tall on the
+phone and tablet widths."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import ARTIFACTS
+from tests.support import User, confirmed_user
+
+pytestmark = pytest.mark.e2e
+
+SHOTS = ARTIFACTS / "screenshots"
+WIDTHS = {"phone": 390, "tablet": 768, "desktop": 1280}
+HEIGHT = 844
+TOUCH_MIN_PX = 44
+PUBLIC = {"index": "#create-account", "signin": "#signin-form", "signup": "#signup-form", "verify": "#verify-form"}
+SIGNED_IN = {"dashboard": 'tr[data-testid="album-row"]', "add-album": "#album-form"}
+
+
+@pytest.fixture(scope="module")
+def shot_user() -> User:
+    return confirmed_user("shots")
+
+
+def small_targets(page: Page) -> list[str]:
+    """Visible buttons and button-styled links under 44 px tall (text links inside sentences are exempt)."""
+    return page.evaluate("""(minimum) => [...document.querySelectorAll('button, a.button, .sort')]
+        .filter((node) => node.offsetParent !== null && !node.closest('[hidden]'))
+        .map((node) => [node.id || node.className || node.textContent.trim(), node.getBoundingClientRect().height])
+        .filter(([, height]) => height < minimum - 0.5)
+        .map(([name, height]) => `${name}: ${height.toFixed(1)}px`)""", TOUCH_MIN_PX)
+
+
+def capture(page: Page, name: str, width_name: str, theme: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}-{WIDTHS[width_name]}-{theme}.png"), full_page=True)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"{name} at {WIDTHS[width_name]} px scrolls sideways by {overflow} px"
+    if width_name != "desktop":
+        assert small_targets(page) == [], f"{name} at {WIDTHS[width_name]} px"
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_every_page_at_every_width(page: Page, site, shot_user: User, theme: str,
+                                   sign_in: Callable[[Page, User], None]) -> None:
+    page.emulate_media(color_scheme=theme)
+    # the public pages first: once signed in, they send the visitor to the dashboard
+    for width_name, width in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": HEIGHT})
+        for name, ready in PUBLIC.items():
+            page.goto(site.url(f"{name}.html"))
+            expect(page.locator(ready)).to_be_visible()
+            capture(page, name, width_name, theme)
+    sign_in(page, shot_user)
+    for width_name, width in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": HEIGHT})
+        for name, ready in SIGNED_IN.items():
+            page.goto(site.url(f"{name}.html"))
+            expect(page.locator(ready).first).to_be_visible()
+            expect(page.locator("body")).to_have_attribute("data-auth", "ok")
+            capture(page, name, width_name, theme)
+        # the add-album form with its errors shown (an empty submit)
+        page.click("#album-submit")
+        expect(page.locator("#album-rank-error")).not_to_be_empty()
+        capture(page, "add-album-errors", width_name, theme)
