@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import re
+import secrets
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -103,3 +104,65 @@ def test_a_pasted_link_opens_the_view_it_names(page: Page, site, new_user, sign_
     # THEN the page says so in words
     expect(page.locator("#search-empty")).to_have_text("No album matches “no such album anywhere”.")
     expect(page.locator("#chart-section")).to_be_hidden()
+
+
+def test_delete_can_be_undone_and_says_so_when_the_rank_was_taken_meanwhile(page: Page, new_user, sign_in, albums,
+                                                                          console_errors) -> None:
+    console_errors.allow(r"status of 409")  # the second undo meets a taken Rank, as it should
+    # GIVEN two albums of the user's, found by a search
+    tag = secrets.token_hex(3)
+    first = albums.create(Album=f"Undo Me {tag}", Artist="Undo Artist", Year=1971)
+    second = albums.create(Album=f"Undo Me Too {tag}", Artist="Undo Artist", Year=1972)
+    sign_in(page, new_user())
+    page.fill("#search", f"undo me {tag}")
+    expect(page.locator("#album-count")).to_have_text(f"2 albums match “undo me {tag}”")
+    row = page.locator(f'{ROWS}[data-rank="{first["Rank"]}"]')
+    # WHEN they delete the first and choose Undo in the confirmation
+    row.locator('[data-testid="delete-album"]').click()
+    page.click("#delete-confirm")
+    toast = page.get_by_test_id("toast")
+    expect(toast).to_contain_text(f"Deleted album {first['Rank']}")
+    expect(row).to_have_count(0)
+    expect(page.locator("#album-count")).to_have_text(f"1 album matches “undo me {tag}”")
+    page.get_by_test_id("toast-action").click()
+    # THEN it is back, with its fields at its Rank, and counted again
+    expect(toast).to_contain_text(f"Restored album {first['Rank']}")
+    expect(row.locator('td[data-field="Album"]')).to_have_text(first["Album"])
+    expect(page.locator("#album-count")).to_have_text(f"2 albums match “undo me {tag}”")
+    restored = albums.get(first["Rank"])
+    assert (restored["Album"], restored["Artist"], restored["Year"]) == (first["Album"], "Undo Artist", 1971)
+    # WHEN they delete the second, and someone else takes its Rank before they choose Undo
+    page.locator(f'{ROWS}[data-rank="{second["Rank"]}"] [data-testid="delete-album"]').click()
+    page.click("#delete-confirm")
+    expect(toast).to_contain_text(f"Deleted album {second['Rank']}")
+    assert albums.api.post({**{k: second[k] for k in ("Rank", "Genre", "Year")}, "Album": "Squatter",
+                            "Artist": "Someone Else"}).status_code == 201
+    page.get_by_test_id("toast-action").click()
+    # THEN the page says the Rank was taken, and the other album stays
+    expect(toast).to_have_attribute("data-kind", "error")
+    expect(toast).to_contain_text(f"Rank {second['Rank']} was taken by another album in the meantime")
+    assert albums.get(second["Rank"])["Album"] == "Squatter"
+
+
+def test_the_edited_row_stays_in_view_with_its_draft_through_a_sort(page: Page, new_user, sign_in, albums) -> None:
+    # GIVEN someone editing an album they found by a search
+    tag = secrets.token_hex(3)
+    album = albums.create(Album=f"Keep Me {tag}", Year=1980)
+    sign_in(page, new_user())
+    page.fill("#search", f"keep me {tag}")
+    page.locator(f'{ROWS}[data-rank="{album["Rank"]}"] [data-testid="edit-album"]').click()
+    page.locator('[data-testid="edit-Album"]').fill(f"Kept Draft {tag}")
+    # WHEN they sort the list and then clear the search
+    page.click('button[data-sort-key="Year"]')
+    expect(page.locator('th:has(button[data-sort-key="Year"])')).to_have_attribute("aria-sort", "ascending")
+    page.fill("#search", "")
+    expect(page.locator("#album-count")).to_contain_text("of")
+    # THEN the row is still being edited, in view, with their draft, and the other rows cannot be edited meanwhile
+    editing = page.locator(f'tr[data-editing="true"][data-rank="{album["Rank"]}"]')
+    expect(editing).to_be_in_viewport()
+    expect(editing.locator('[data-testid="edit-Album"]')).to_have_value(f"Kept Draft {tag}")
+    expect(page.locator('[data-testid="edit-album"]').first).to_be_disabled()
+    # WHEN they save, THEN the change is stored
+    editing.locator('[data-testid="save-album"]').click()
+    expect(page.get_by_test_id("toast")).to_contain_text(f"Saved album {album['Rank']}")
+    assert albums.get(album["Rank"])["Album"] == f"Kept Draft {tag}"

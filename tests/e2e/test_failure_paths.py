@@ -215,13 +215,13 @@ def test_edit_conflict_shows_current_values_and_retry_wins(page: Page, second_pa
     second_row.locator('[data-testid="edit-album"]').click()
     page.locator('[data-testid="edit-Album"]').fill("Renamed In Window One")
     page.locator('[data-testid="save-album"]').click()
-    expect(page.locator("#dashboard-message")).to_contain_text(f"Saved album {rank}")
+    expect(page.get_by_test_id("toast")).to_contain_text(f"Saved album {rank}")
     # AND the second window, still on the old version, changes the artist and saves
     second_page.locator('[data-testid="edit-Artist"]').fill("Artist From Window Two")
     second_page.locator('[data-testid="save-album"]').click()
     # THEN the second window says someone else changed it and shows the current values
-    expect(second_page.locator("#dashboard-message")).to_contain_text("Someone else changed this album")
-    expect(second_page.locator("#dashboard-message")).to_have_attribute("data-kind", "error")
+    expect(second_page.get_by_test_id("toast")).to_contain_text("Someone else changed this album")
+    expect(second_page.get_by_test_id("toast")).to_have_attribute("data-kind", "error")
     current = second_page.locator('[data-testid="row-message"] [data-testid="conflict-current"]')
     expect(current.locator('strong[data-field="Album"]')).to_have_text("Renamed In Window One")
     expect(current.locator('strong[data-field="Artist"]')).to_have_text("Original Artist")
@@ -232,7 +232,7 @@ def test_edit_conflict_shows_current_values_and_retry_wins(page: Page, second_pa
     # WHEN they save again
     second_page.locator('[data-testid="save-album"]').click()
     # THEN it saves, with both changes
-    expect(second_page.locator("#dashboard-message")).to_contain_text(f"Saved album {rank}")
+    expect(second_page.get_by_test_id("toast")).to_contain_text(f"Saved album {rank}")
     expect(second_row.locator('td[data-field="Artist"]')).to_have_text("Artist From Window Two")
     expect(second_row.locator('td[data-field="Album"]')).to_have_text("Renamed In Window One")
     saved = albums.get(rank)

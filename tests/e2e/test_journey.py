@@ -75,7 +75,7 @@ def test_full_journey(page: Page, site, stack, albums, api_calls) -> None:
     expect(row.locator('td[data-field="Album"]')).to_have_text(title)
     expect(row.locator('td[data-field="Artist"]')).to_have_text("The Testers")
     expect(row.locator('td[data-field="Year"]')).to_have_text("2001")
-    expect(page.locator("#dashboard-message")).to_contain_text(f"Added album {rank}")
+    expect(page.get_by_test_id("toast")).to_contain_text(f"Added album {rank}")
     ranks = rank_cells(page)
     assert ranks == sorted(ranks) and ranks[:3] == [1, 2, 3]
     position = ranks.index(rank)
@@ -89,7 +89,7 @@ def test_full_journey(page: Page, site, stack, albums, api_calls) -> None:
     editing.locator('[data-testid="edit-Album"]').fill(edited)
     editing.locator('[data-testid="save-album"]').click()
     # THEN the row shows the new title
-    expect(page.locator("#dashboard-message")).to_have_text(f"Saved album {rank}: “{edited}”.")
+    expect(page.get_by_test_id("toast")).to_contain_text(f"Saved album {rank}: “{edited}”.")
     expect(row.locator('td[data-field="Album"]')).to_have_text(edited)
     expect(row).to_have_attribute("data-version", "2")
 
@@ -109,7 +109,7 @@ def test_full_journey(page: Page, site, stack, albums, api_calls) -> None:
     page.click("#delete-confirm")
     # THEN it is gone from the table, from the API and from the table in DynamoDB
     expect(page.locator("#delete-dialog")).to_be_hidden()
-    expect(page.locator("#dashboard-message")).to_have_text(f"Deleted album {rank}: “{edited}”.")
+    expect(page.get_by_test_id("toast")).to_contain_text(f"Deleted album {rank}: “{edited}”.")
     expect(row).to_have_count(0)
     assert albums.get(rank) is None
     assert albums.stored(rank) is None

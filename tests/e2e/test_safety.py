@@ -39,7 +39,7 @@ def test_album_with_markup_in_its_name_is_shown_as_text(page: Page, site, new_us
     expect(row.locator('td[data-field="Album"]')).to_have_text(PAYLOAD)
     assert row.locator('td[data-field="Album"]').evaluate("cell => cell.textContent") == PAYLOAD
     assert row.locator('td[data-field="Artist"]').evaluate("cell => cell.textContent") == PAYLOAD
-    expect(page.locator("#dashboard-message")).to_contain_text(PAYLOAD)
+    expect(page.get_by_test_id("toast")).to_contain_text(PAYLOAD)
     # AND in the edit field and the delete question, where it is also just text
     row.locator('[data-testid="edit-album"]').click()
     expect(page.locator('[data-testid="edit-Album"]')).to_have_value(PAYLOAD)
@@ -51,7 +51,7 @@ def test_album_with_markup_in_its_name_is_shown_as_text(page: Page, site, new_us
     expect(row).to_be_visible()
     # AND no <img> element was created anywhere in the page, no image "x" was requested, no alert ran
     expect(page.locator("img")).to_have_count(0)
-    assert page.evaluate("document.querySelectorAll('#albums-table img, #dashboard-message img').length") == 0
+    assert page.evaluate("document.querySelectorAll('#albums-table img, #toast-region img').length") == 0
     assert stray_images == []
     assert dialogs == []
     # (the autouse console check also fails the test if CSP had to refuse an inline handler)

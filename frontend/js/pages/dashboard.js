@@ -6,14 +6,15 @@
 // (#delete-dialog-text, #delete-confirm, #delete-cancel), header #user-name, #user-email, #sign-out, #add-album-link.
 // The address carries the view: dashboard.html?q=dylan&sort=Year&order=desc (reload, Back/Forward and a pasted
 // link show the same view). dashboard.html?added=N loads pages until Rank N is in view and highlights it (tr.is-new).
-import { ApiError, deleteAlbum, describeApiError, listAlbums, updateAlbum } from '../api.js';
+import { ApiError, createAlbum, deleteAlbum, describeApiError, listAlbums, updateAlbum } from '../api.js';
 import { config } from '../app-config.js';
 import { NotSignedInError } from '../auth.js';
 import { COLUMNS, EDITABLE, forgetRows, renderRows } from '../album-table.js';
 import { renderDecadeChart } from '../decade-chart.js';
 import { byId, showMessage } from '../dom.js';
-import { invalidFields } from '../forms.js';
+import { fieldProblem, invalidFields } from '../forms.js';
 import { requireSignIn, sessionEnded } from '../session.js';
+import { showToast } from '../toast.js';
 
 const PAGE_SIZE = 50;
 const BULK_PAGE_SIZE = 100;
@@ -59,8 +60,18 @@ const state = {
   pendingDelete: null,
 };
 
+/** About the list as a whole (loading, loaded): the message line above the table. */
 function say(text, kind = 'info') {
   showMessage(ui.message, text, kind);
+}
+
+/** About what the user just did to an album: a toast where the user looks, announced, gone after a while. */
+function confirmAction(message, options = {}) {
+  return showToast({ message, ...options });
+}
+
+function actionFailed(message) {
+  return showToast({ message, kind: 'error' });
 }
 
 // ---- the view in the address bar -------------------------------------------------------------------------------
@@ -82,7 +93,8 @@ function addressOf(view) {
 
 let lastTypedAt = 0;
 
-/** Show another view: a new history entry, except while the user is still typing one search (no entry per word). */
+/** Show another view: a new history entry, except while the user is still typing one search (no entry per word).
+ * An album being edited stays, at the top of the new list if the new view does not hold it, with the edit kept. */
 function changeView(view, { typing = false } = {}) {
   const address = addressOf(view);
   const now = Date.now();
@@ -92,7 +104,12 @@ function changeView(view, { typing = false } = {}) {
   }
   lastTypedAt = typing ? now : 0;
   state.view = view;
-  start();
+  start(null, keptEdit());
+}
+
+function keptEdit() {
+  if (!state.editing) return null;
+  return { editing: state.editing, album: state.byRank.get(state.editing.rank) };
 }
 
 // ---- rendering -------------------------------------------------------------------------------------------------
@@ -248,7 +265,7 @@ async function showAddedAlbum(rank) {
   if (!album) return;
   state.highlightRank = rank;
   render(`edit-${rank}`);
-  say(`Added album ${rank}: “${album.Album}” by ${album.Artist}.`, 'success');
+  confirmAction(`Added album ${rank}: “${album.Album}” by ${album.Artist}.`);
   ui.body.querySelector(`tr[data-rank="${rank}"]`)?.scrollIntoView({ block: 'center' });
 }
 
@@ -347,7 +364,7 @@ async function saveEdit() {
   if (Object.keys(changes).length === 0) {
     state.editing = null;
     render(`edit-${editing.rank}`);
-    say('Nothing changed.');
+    confirmAction('Nothing changed.', { kind: 'info' });
     return;
   }
   editing.saving = true;
@@ -359,7 +376,7 @@ async function saveEdit() {
     replaceRow(saved);
     state.editing = null;
     render(`edit-${saved.Rank}`);
-    say(`Saved album ${saved.Rank}: “${saved.Album}”.`, 'success');
+    confirmAction(`Saved album ${saved.Rank}: “${saved.Album}”.`);
   } catch (err) {
     editing.saving = false;
     await saveFailed(editing, err);
@@ -372,7 +389,7 @@ async function saveFailed(editing, err) {
     replaceRow(err.current);
     rebase(editing, err.current);
     render('save');
-    say(`${describeApiError(err)} See its current values below the row.`, 'error');
+    actionFailed(`${describeApiError(err)} See its current values below the row.`);
     return;
   }
   if (err.code === 'not_found') {
@@ -380,7 +397,7 @@ async function saveFailed(editing, err) {
     removeRow(editing.rank);
     state.editing = null;
     render();
-    say(`Album ${editing.rank} was deleted by someone else.`, 'error');
+    actionFailed(`Album ${editing.rank} was deleted by someone else.`);
     return;
   }
   editing.errors = err.fields || {};
@@ -388,7 +405,7 @@ async function saveFailed(editing, err) {
   editing.note = unplaced.length ? unplaced.map(([field, text]) => `${field}: ${text}`).join(' ') : '';
   const firstField = Object.keys(editing.errors).find((field) => EDITABLE.includes(field));
   render(firstField ? `input-${firstField}` : 'save');
-  say(describeApiError(err), 'error');
+  actionFailed(describeApiError(err));
 }
 
 // ---- delete with confirmation ----------------------------------------------------------------------------------
@@ -420,23 +437,25 @@ async function confirmDelete() {
   try {
     await deleteAlbum(pending.rank, pending.version);
     const focusKey = neighbourFocusKey(pending.rank);
+    const position = state.albums.findIndex((candidate) => candidate.Rank === pending.rank);
     countChange(album, null);
     removeRow(pending.rank);
     state.busyRank = null;
     render(focusKey);
     if (!focusKey) ui.search.focus();
-    say(`Deleted album ${pending.rank}: “${album?.Album ?? ''}”.`, 'success');
+    confirmAction(`Deleted album ${pending.rank}: “${album?.Album ?? ''}”.`, {
+      action: { label: 'Undo', onClick: () => undoDelete(album, position) },
+    });
   } catch (err) {
     state.busyRank = null;
     if (await handleFailure(err)) return;
     if (err.code === 'version_conflict' && err.current) {
       replaceRow(err.current);
       render(`delete-${pending.rank}`);
-      say(
+      actionFailed(
         `Album ${pending.rank} was changed by someone else after you loaded it; it now reads ` +
           `“${err.current.Album}” by ${err.current.Artist} (${err.current.Year}). ` +
           'Nothing was deleted: check it and delete again if you still want to.',
-        'error',
       );
       return;
     }
@@ -444,11 +463,31 @@ async function confirmDelete() {
       countChange(album, null);
       removeRow(pending.rank);
       render();
-      say(`Album ${pending.rank} was already deleted.`, 'info');
+      confirmAction(`Album ${pending.rank} was already deleted.`, { kind: 'info' });
       return;
     }
     render(`delete-${pending.rank}`);
-    say(describeApiError(err), 'error');
+    actionFailed(describeApiError(err));
+  }
+}
+
+/** Undo of a delete: the album is created again with its fields at its Rank (a new version 1, as a new album). */
+async function undoDelete(album, position) {
+  const { Rank, Album, Artist, Genre, Year } = album;
+  try {
+    const restored = await createAlbum({ Rank, Album, Artist, Genre, Year });
+    countChange(null, restored);
+    state.albums.splice(Math.max(0, Math.min(position, state.albums.length)), 0, restored);
+    state.byRank.set(restored.Rank, restored);
+    render(`edit-${Rank}`);
+    confirmAction(`Restored album ${Rank}: “${Album}”.`);
+  } catch (err) {
+    if (await handleFailure(err)) return;
+    actionFailed(
+      err.code === 'rank_taken'
+        ? `Rank ${Rank} was taken by another album in the meantime, so “${Album}” was not restored.`
+        : describeApiError(err),
+    );
   }
 }
 
@@ -458,7 +497,12 @@ const actions = {
   save: saveEdit,
   cancel: cancelEdit,
   draft: (field, value) => {
-    if (state.editing) state.editing.draft[field] = value;
+    if (!state.editing) return;
+    state.editing.draft[field] = value;
+    // forms.js clears the message on the page as soon as the field is valid; forget it here too, so a re-render
+    // does not bring it back.
+    const input = ui.body.querySelector(`tr[data-editing="true"] input[name="${CSS.escape(field)}"]`);
+    if (input && !fieldProblem(input)) delete state.editing.errors[field];
   },
 };
 
@@ -514,14 +558,28 @@ function takeAddedRank() {
   return Number.isInteger(rank) ? rank : null;
 }
 
-async function start(addedRank = null) {
+async function start(addedRank = null, kept = null) {
   reset();
   render();
   const loaded = await fetchNextPage(PAGE_SIZE);
   if (loaded && addedRank !== null) await showAddedAlbum(addedRank);
+  if (loaded && kept?.album) keepEditing(kept);
+}
+
+/** After a sort or search: the edited row stays, with the user's draft, in view. */
+function keepEditing({ editing, album }) {
+  if (!state.byRank.has(album.Rank)) {
+    state.albums.unshift(album);
+    state.byRank.set(album.Rank, album);
+  }
+  state.editing = editing;
+  render();
+  ui.body.querySelector(`tr[data-rank="${album.Rank}"]`)?.scrollIntoView({ block: 'nearest' });
 }
 
 async function main() {
+  // On a phone or tablet the chart sits above the list, folded, so the albums come first.
+  if (window.matchMedia('(max-width: 900px)').matches) byId('chart-details').open = false;
   const signedIn = await requireSignIn({ onLeave: reset, onReturn: () => start() });
   if (!signedIn) return;
   wire();
