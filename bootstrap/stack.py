@@ -132,6 +132,15 @@ def config_js(target: Target, outputs: dict[str, Any]) -> str:
         "apiUrl": outputs["ApiUrl"],
         "mailboxUrl": outputs["MailboxUrl"],
         "albumSchema": domain.album_json_schema(),
+        "albumChangesSchema": domain.album_changes_json_schema(),
+        # The listing's rules, as the GET function applies them.
+        "listing": {
+            "pageLimitDefault": domain.PAGE_LIMIT_DEFAULT,
+            "pageLimitMax": domain.PAGE_LIMIT_MAX,
+            "sortFields": list(domain.SORT_FIELDS),
+            "sortOrders": list(domain.SORT_ORDERS),
+            "searchMaxLength": domain.SEARCH_MAX_LENGTH,
+        },
         # The forms' limits come from the stack, never copied by hand: the pool's password policy as Cognito holds
         # it, and the username rule the pool is created for.
         "passwordPolicy": cognito.password_policy(target, outputs["UserPoolId"]),

@@ -3,17 +3,13 @@
 // cells td[data-field=Rank|Album|Artist|Genre|Year],
 // buttons [data-testid=edit-album|delete-album|save-album|cancel-edit], edit inputs [data-testid=edit-<Field>],
 // notes under a row tr[data-testid=row-message] (conflict values in [data-testid=conflict-current] span[data-field]).
+import { config } from './app-config.js';
 import { el } from './dom.js';
 import { applySchemaHints } from './forms.js';
 
-export const COLUMNS = [
-  { key: 'Rank', label: 'Rank', numeric: true },
-  { key: 'Album', label: 'Album' },
-  { key: 'Artist', label: 'Artist' },
-  { key: 'Genre', label: 'Genre' },
-  { key: 'Year', label: 'Year', numeric: true },
-];
-export const EDITABLE = ['Album', 'Artist', 'Genre', 'Year'];
+// The columns are the album's fields and the editable ones those a PUT may change, both as the API's schemas say.
+export const COLUMNS = Object.keys(config.albumSchema.properties).map((key) => ({ key, label: key }));
+export const EDITABLE = Object.keys(config.albumChangesSchema.properties).filter((key) => key !== 'version');
 const COLUMN_COUNT = COLUMNS.length + 1;
 
 function describe(album) {

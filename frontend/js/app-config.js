@@ -1,7 +1,17 @@
 // The only source of ids and URLs: window.APP_CONFIG, written by the bootstrap into config.js
 // (loaded by a plain <script> before any module). Nothing here is hard-coded per environment.
 
-const REQUIRED = ['region', 'userPoolId', 'userPoolClientId', 'apiUrl', 'albumSchema', 'passwordPolicy', 'usernameRule'];
+const REQUIRED = [
+  'region',
+  'userPoolId',
+  'userPoolClientId',
+  'apiUrl',
+  'albumSchema',
+  'albumChangesSchema',
+  'listing',
+  'passwordPolicy',
+  'usernameRule',
+];
 
 function readConfig() {
   const raw = window.APP_CONFIG;
@@ -24,6 +34,8 @@ function readConfig() {
     apiUrl: String(raw.apiUrl).replace(/\/+$/, ''),
     mailboxUrl: raw.mailboxUrl || null,
     albumSchema: raw.albumSchema,
+    albumChangesSchema: raw.albumChangesSchema,
+    listing: raw.listing,
     passwordPolicy: raw.passwordPolicy,
     usernameRule: raw.usernameRule,
   });

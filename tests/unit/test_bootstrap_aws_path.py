@@ -22,6 +22,7 @@ from botocore.httpsession import URLLib3Session
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
+from albums import domain
 from albums.table import CATALOG_FORMAT, DIRECTORY_RANK
 from bootstrap import cognito, functions, site, stack
 from bootstrap import resources as r
@@ -175,6 +176,12 @@ def test_config_js_points_the_site_at_the_real_cognito(aws: Deployed) -> None:
     pool = aws.client("cognito-idp").describe_user_pool(UserPoolId=aws.outputs["UserPoolId"])["UserPool"]
     assert config["passwordPolicy"] == pool["Policies"]["PasswordPolicy"]
     assert config["usernameRule"] == r.USERNAME_RULE
+    # ...and the album and listing rules the functions apply: the page restates none of them
+    assert config["albumSchema"]["properties"]["Album"] == domain.TEXT.schema()
+    assert list(config["albumChangesSchema"]["properties"]) == [*domain.CHANGEABLE_FIELDS, "version"]
+    assert config["listing"] == {"pageLimitDefault": domain.PAGE_LIMIT_DEFAULT, "pageLimitMax": domain.PAGE_LIMIT_MAX,
+                                 "sortFields": list(domain.SORT_FIELDS), "sortOrders": list(domain.SORT_ORDERS),
+                                 "searchMaxLength": domain.SEARCH_MAX_LENGTH}
     index = aws.client("s3").get_object(Bucket=BUCKET, Key="index.html")["Body"].read().decode()
     assert f"https://cognito-idp.{REGION}.amazonaws.com" in index  # the CSP lets the page call the real Cognito
 

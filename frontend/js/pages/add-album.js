@@ -18,7 +18,7 @@ import { showToast } from '../toast.js';
 
 const form = byId('album-form');
 const message = byId('album-form-message');
-const inputs = ['Rank', 'Album', 'Artist', 'Genre', 'Year'].map((name) => form.elements.namedItem(name));
+const inputs = config.albumSchema.required.map((name) => form.elements.namedItem(name)); // the fields the API needs
 
 function albumFromForm() {
   const album = {};

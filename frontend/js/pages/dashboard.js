@@ -16,10 +16,10 @@ import { fieldProblem, invalidFields } from '../forms.js';
 import { requireSignIn, sessionEnded } from '../session.js';
 import { showToast } from '../toast.js';
 
-const PAGE_SIZE = 50;
-const BULK_PAGE_SIZE = 100;
+const PAGE_SIZE = config.listing.pageLimitDefault;
+const BULK_PAGE_SIZE = config.listing.pageLimitMax;
 const SEARCH_DELAY_MS = 250; // results as you type, without one request per keystroke
-const SORT_KEYS = COLUMNS.map(({ key }) => key);
+const SORT_KEYS = config.listing.sortFields;
 
 const ui = {
   table: byId('albums-table'),
@@ -79,7 +79,8 @@ function actionFailed(message) {
 function viewFromAddress() {
   const params = new URLSearchParams(window.location.search);
   const sort = SORT_KEYS.includes(params.get('sort')) ? params.get('sort') : 'Rank';
-  return { q: (params.get('q') || '').trim(), sort, order: params.get('order') === 'desc' ? 'desc' : 'asc' };
+  const order = config.listing.sortOrders.includes(params.get('order')) ? params.get('order') : 'asc';
+  return { q: (params.get('q') || '').trim(), sort, order };
 }
 
 function addressOf(view) {
@@ -229,7 +230,8 @@ async function fetchNextPage(limit) {
   } catch (err) {
     if (generation !== state.generation || controller.signal.aborted) return false;
     await handleFailure(err, (text) => {
-      state.error = text;
+      // A search the API refuses (e.g. too long) is named as such; other failures get the general sentence.
+      state.error = err.fields?.q ? `The search ${err.fields.q}.` : text;
     });
     return false;
   } finally {
