@@ -77,7 +77,13 @@ test-stack: install
 test-stack-down:
 	@$(TEST_ENV) $(STOP)
 
+ifeq ($(STACK),embedded)
+# tests/suites.py: lint, unit tests and the stack's start overlap; the suites on the stack follow, two workers each;
+# one timing line per suite and the total, also in test-results/timings.json.
 test: install chromium ## Everything: lint, unit, integration, e2e and Postman/newman on a fresh test stack
+	@$(TEST_ENV) $(PY) -m tests.suites
+else
+test: install chromium
 	@$(MAKE) --no-print-directory lint
 	@$(TEST_ENV) $(PY) -m bootstrap reset >/dev/null
 	@$(MAKE) --no-print-directory test-stack
@@ -88,6 +94,7 @@ test: install chromium ## Everything: lint, unit, integration, e2e and Postman/n
 	  $(MAKE) --no-print-directory test-postman || status=1; \
 	  $(MAKE) --no-print-directory test-stack-down; \
 	  exit $$status
+endif
 
 test-unit: install ## In-process handler tests (moto), no stack needed
 	$(PYTEST) tests/unit -q

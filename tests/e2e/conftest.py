@@ -4,7 +4,8 @@ Every test gets Playwright's `page`/`context` (pytest-playwright) launched with 
 or uncaught page exception in that context fails the test (see `console_errors`), and so does any request to ApiUrl
 without a raw Cognito ID token in Authorization (see `api_calls`; CORS preflights excepted). `second_page` is another
 policed window; `albums` sets up / checks albums through the API and DynamoDB and deletes them afterwards.
-Screenshots and traces of failing tests land in the git-ignored `test-results/`; the summary prints the wall time.
+Screenshots and traces of failing tests land in the git-ignored `test-results/failures/`; the summary prints the wall
+time.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.tracing == "off":
         config.option.tracing = "retain-on-failure"
     if config.option.output == "test-results":
-        config.option.output = str(ARTIFACTS)
+        # pytest-playwright empties its output folder at the start: give it its own, so the other suites' reports
+        # (junit-*.xml, newman.xml, timings.json, screenshots/) in test-results/ survive the e2e run.
+        config.option.output = str(ARTIFACTS / "failures")
 
 
 def chromium_path() -> str | None:

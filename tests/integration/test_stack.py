@@ -74,6 +74,7 @@ def _as_list(value: str | list[str]) -> list[str]:
 
 
 
+@pytest.mark.restarts_stack
 def test_down_then_up_keeps_users_albums_and_ids(stack: dict, api, user, free_rank: int) -> None:
     """MiniStack keeps its state across a graceful stop: the same ids, the same users, the albums as edited."""
     api.post(album(free_rank))

@@ -1,0 +1,140 @@
+"""`make test`: lint and every suite on a fresh test stack, with one timing line per suite and the total.
+
+    python -m tests.suites            # what `make test` runs (PORT / STACK_DIR name the test stack)
+
+What runs at the same time, and why: lint, the unit tests and the test stack's start need nothing from each other,
+so they overlap; the suites that use the stack then run one after the other (each parallel inside, two pytest-xdist
+workers with their own users), and the test that stops and restarts the stack runs last, alone. Nothing waits on a
+fixed sleep. Timings go to test-results/timings.json (read by `make bench`); a run that collects no test fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "test-results"
+PYTHON = sys.executable
+WORKERS = os.environ.get("TEST_WORKERS", "2")  # pytest-xdist workers per suite; 2 cores here
+
+
+@dataclass
+class Step:
+    name: str
+    command: list[str]
+    junit: Path | None = None  # pytest's report, for exact counts
+    env: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    status: int | None = None
+    output: str = ""
+
+    def run(self, *, quiet: bool) -> Step:
+        started = time.perf_counter()
+        done = subprocess.run(self.command, cwd=ROOT, env={**os.environ, **self.env}, text=True,
+                              stdout=subprocess.PIPE if quiet else None, stderr=subprocess.STDOUT if quiet else None,
+                              check=False)
+        self.seconds = time.perf_counter() - started
+        self.status = done.returncode
+        self.output = done.stdout or ""
+        return self
+
+    def counts(self) -> tuple[int, int, int]:
+        """(passed, failed, skipped) from the JUnit report; (0, 0, 0) when there is none."""
+        if not self.junit or not self.junit.exists():
+            return 0, 0, 0
+        suites = ElementTree.parse(self.junit).getroot()
+        tests = failures = errors = skipped = 0
+        for suite in suites.iter("testsuite"):
+            tests += int(suite.get("tests", 0))
+            failures += int(suite.get("failures", 0))
+            errors += int(suite.get("errors", 0))
+            skipped += int(suite.get("skipped", 0))
+        return tests - failures - errors - skipped, failures + errors, skipped
+
+    def line(self) -> str:
+        passed, failed, skipped = self.counts()
+        verdict = "ok" if self.status == 0 else f"FAILED (exit {self.status})"
+        tally = ""
+        if self.junit:
+            tally = f", {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else "")
+        return f"  {self.name:<12} {self.seconds:6.1f} s  {verdict}{tally}"
+
+
+def pytest_step(name: str, *args: str, workers: bool = True) -> Step:
+    junit = RESULTS / f"junit-{name}.xml"
+    parallel = ["-n", WORKERS, "--dist", "loadfile"] if workers and WORKERS != "0" else []
+    return Step(name, [PYTHON, "-m", "pytest", *args, "-q", *parallel, f"--junitxml={junit}"], junit=junit)
+
+
+def in_background(step: Step) -> threading.Thread:
+    thread = threading.Thread(target=step.run, kwargs={"quiet": True}, name=step.name)
+    thread.start()
+    return thread
+
+
+def main() -> int:
+    RESULTS.mkdir(exist_ok=True)
+    started = time.perf_counter()
+    stack_log = Path(os.environ.get("STACK_DIR", ROOT / ".stack-test")).with_suffix(".log")
+    lint = Step("lint", ["make", "--no-print-directory", "lint"])
+    stack = Step("stack", ["bash", "-c", f"{PYTHON} -m bootstrap reset && {PYTHON} -m bootstrap up > {stack_log} 2>&1"
+                           f" || {{ cat {stack_log}; exit 1; }}"])
+    unit = pytest_step("unit", "tests/unit")
+    steps = [lint, stack, unit]
+
+    # 1. No stack needed yet: lint and unit tests run while the test stack starts.
+    background = [in_background(lint), in_background(stack)]
+    unit.run(quiet=False)
+    for thread in background:
+        thread.join()
+    for step in (lint, stack):
+        if step.status != 0:
+            print(step.output)
+
+    # 2. The suites on the stack, then the one that restarts it.
+    if stack.status == 0:
+        suites = [
+            pytest_step("integration", "tests/integration", "-m", "not restarts_stack"),
+            pytest_step("e2e", "tests/e2e"),
+            Step("postman", [PYTHON, "tests/postman/run.py"], junit=RESULTS / "newman.xml"),
+            pytest_step("restart", "tests/integration", "-m", "restarts_stack", workers=False),
+        ]
+        for step in suites:
+            step.run(quiet=False)
+        steps += suites
+    down = Step("stack down", [PYTHON, "-m", "bootstrap", "down"]).run(quiet=True)
+
+    total = time.perf_counter() - started
+    failed = [step.name for step in steps if step.status != 0]
+    if down.status != 0:
+        print(down.output)
+    passed = sum(step.counts()[0] for step in steps)
+    failures = sum(step.counts()[1] for step in steps)
+    print("\nmake test, per suite (wall time; lint, unit and the stack's start overlap):")
+    for step in steps:
+        print(step.line())
+    print(f"  {'total':<12} {total:6.1f} s  on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    (RESULTS / "timings.json").write_text(json.dumps({
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "total_seconds": round(total, 1),
+        "suites": {step.name: {"seconds": round(step.seconds, 1), "status": step.status,
+                               "passed": step.counts()[0], "failed": step.counts()[1]} for step in steps},
+        "cores": os.cpu_count(),
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
+    }, indent=2) + "\n")
+    if failed:
+        print(f"FAILED: {', '.join(failed)}")
+    print(f"make test: {passed} passed, {failures} failed")
+    return 1 if failed or passed == 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
