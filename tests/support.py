@@ -6,7 +6,7 @@ import json
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,7 @@ class User:
     username: str
     sub: str = ""
     id_token: str = ""
+    tokens: dict = field(default_factory=dict)  # the last AuthenticationResult (IdToken, AccessToken, RefreshToken)
 
 
 def make_password() -> str:
@@ -101,7 +102,8 @@ def sign_in(user: User, login: str | None = None) -> User:
     """Sign in with `login` (the e-mail by default; the username works too)."""
     result = cognito().initiate_auth(ClientId=outputs()["UserPoolClientId"], AuthFlow="USER_PASSWORD_AUTH",
                                      AuthParameters={"USERNAME": login or user.email, "PASSWORD": user.password})
-    user.id_token = result["AuthenticationResult"]["IdToken"]
+    user.tokens = result["AuthenticationResult"]
+    user.id_token = user.tokens["IdToken"]
     return user
 
 

@@ -93,13 +93,13 @@ def test_full_journey(page: Page, site, stack, albums, api_calls) -> None:
     expect(row.locator('td[data-field="Album"]')).to_have_text(edited)
     expect(row).to_have_attribute("data-version", "2")
 
-    # WHEN they reload the page and load all albums
+    # WHEN they reload the page and search for it
     page.reload()
     expect(page.locator(ROWS).first).to_be_visible()
     expect(row).to_have_count(0)  # first page only: Rank 1..50
-    page.click("#load-all")
-    # THEN the edit is still there
-    expect(page.locator("#dashboard-message")).to_contain_text("albums are loaded")
+    page.fill("#search", edited)
+    # THEN the edit is still there, and it is the one album found
+    expect(page.locator("#album-count")).to_have_text(f"1 album matches “{edited}”")
     expect(row.locator('td[data-field="Album"]')).to_have_text(edited)
 
     # WHEN they delete it and confirm

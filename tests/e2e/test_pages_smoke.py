@@ -44,10 +44,10 @@ def test_protected_page_without_session_redirects_to_sign_in(page: Page, site, n
     expect(page.locator('[data-testid="album-row"]')).to_have_count(0)
 
 
-def test_signed_in_pages_load_clean(page: Page, site, new_user, sign_in) -> None:
+def test_signed_in_pages_load_clean(page: Page, site, new_user, sign_in_with_the_form) -> None:
     # GIVEN a confirmed user signed in through the page
     user = new_user()
-    sign_in(page, user)
+    sign_in_with_the_form(page, user)
     # THEN the dashboard shows albums in Rank order and who is signed in
     ranks = page.locator('tr[data-testid="album-row"] td[data-field="Rank"]').all_inner_texts()
     assert [int(rank) for rank in ranks] == sorted(int(rank) for rank in ranks)
