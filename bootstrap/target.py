@@ -10,6 +10,8 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
+from bootstrap.errors import StackError
+
 ROOT = Path(__file__).resolve().parent.parent
 # Emulators accept any credentials; set these only when the caller has none, so a real profile is never overridden.
 _EMULATOR_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
@@ -65,11 +67,30 @@ def stack_dir() -> Path:
     return Path(os.environ.get("STACK_DIR", ROOT / ".stack")).resolve()
 
 
+def aws_stack_dir() -> Path:
+    """AWS outputs and build files live apart from the emulators': `make reset` or `make status` of the local stack
+    never touch (or show) the record of what is deployed, and billing, on AWS."""
+    return Path(os.environ.get("AWS_STACK_DIR", ROOT / ".stack-aws")).resolve()
+
+
+def aws_region() -> str:
+    """The region boto3 itself would use: AWS_REGION / AWS_DEFAULT_REGION, else the profile's `region`. Never a
+    default: deploying or destroying in a region the user did not choose finds (or makes) the wrong stack."""
+    # botocore itself reads AWS_DEFAULT_REGION and the profile, not AWS_REGION
+    region = os.environ.get("AWS_REGION") or boto3.session.Session().region_name
+    if not region:
+        raise StackError("no AWS region: set AWS_REGION or a region in your profile (aws configure); "
+                         "nothing was changed")
+    return region
+
+
 def port() -> int:
     return int(os.environ.get("PORT", "4566"))
 
 
 def resolve(name: str) -> Target:
+    if name == "aws":
+        return Target("aws", aws_region(), None, aws_stack_dir())
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     if name == "local":
         return Target("local", region, f"http://127.0.0.1:{port()}", stack_dir())
@@ -78,6 +99,4 @@ def resolve(name: str) -> Target:
     if name == "localstack":
         return Target("localstack", region, os.environ.get("LOCALSTACK_ENDPOINT", "http://127.0.0.1:4566"),
                       stack_dir())
-    if name == "aws":
-        return Target("aws", region, None, stack_dir())
     raise ValueError(f"unknown target {name!r}: choose local, docker, localstack or aws")
