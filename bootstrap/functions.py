@@ -100,13 +100,15 @@ def log_group(function: r.Function) -> str:
 
 def ensure_log_group(target: Target, function: r.Function) -> None:
     """Made here rather than by Lambda on first use, so that logs expire and `destroy` can remove them."""
-    logs = target.client("logs")
-    try:
-        logs.create_log_group(logGroupName=log_group(function))
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceAlreadyExistsException":
-            raise
-    logs.put_retention_policy(logGroupName=log_group(function), retentionInDays=LOG_RETENTION_DAYS)
+    logs, name = target.client("logs"), log_group(function)
+    found = [g for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"] if g["logGroupName"] == name]
+    if not found:
+        logs.create_log_group(logGroupName=name)
+    if not found or found[0].get("retentionInDays") != LOG_RETENTION_DAYS:
+        logs.put_retention_policy(logGroupName=name, retentionInDays=LOG_RETENTION_DAYS)
+
+
+ROLE_POLICY = "albums-table-access"
 
 
 def ensure_role(target: Target, function: r.Function, table_arn: str) -> tuple[str, bool]:
@@ -122,9 +124,15 @@ def ensure_role(target: Target, function: r.Function, table_arn: str) -> tuple[s
         arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
                               Description=f"Least privilege for {function.name}")["Role"]["Arn"]
         created = True
-    # put_role_policy replaces the inline policy: the same call both creates and reconciles it.
-    iam.put_role_policy(RoleName=role_name, PolicyName="albums-table-access",
-                        PolicyDocument=json.dumps(role_policy(function, table_arn)))
+    wanted = role_policy(function, table_arn)
+    try:
+        current = iam.get_role_policy(RoleName=role_name, PolicyName=ROLE_POLICY)["PolicyDocument"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchEntity":
+            raise
+        current = None
+    if current != wanted:  # put_role_policy replaces the inline policy: the same call creates and reconciles it
+        iam.put_role_policy(RoleName=role_name, PolicyName=ROLE_POLICY, PolicyDocument=json.dumps(wanted))
     return arn, created
 
 
@@ -215,7 +223,7 @@ def destroy(target: Target) -> None:
         _ignore_missing(lambda f=function: lam.delete_function(FunctionName=f.name))
         _ignore_missing(lambda f=function: logs.delete_log_group(logGroupName=log_group(f)))
         role = f"{function.name}-role"
-        _ignore_missing(lambda role=role: iam.delete_role_policy(RoleName=role, PolicyName="albums-table-access"))
+        _ignore_missing(lambda role=role: iam.delete_role_policy(RoleName=role, PolicyName=ROLE_POLICY))
         _ignore_missing(lambda role=role: iam.delete_role(RoleName=role))
 
 

@@ -47,8 +47,9 @@ def ensure_bucket(target: Target, bucket: str) -> None:
     policy = json.dumps(public_read_policy(bucket))
     if _bucket_policy(s3, bucket) != json.loads(policy):
         _put_public_read_policy(s3, bucket, policy)
-    s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration={
-        "IndexDocument": {"Suffix": "index.html"}, "ErrorDocument": {"Key": "index.html"}})
+    website = {"IndexDocument": {"Suffix": "index.html"}, "ErrorDocument": {"Key": "index.html"}}
+    if _bucket_website(s3, bucket) != website:
+        s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration=website)
 
 
 # Only public ACLs stay blocked: the site is public through the bucket policy alone.
@@ -80,6 +81,16 @@ def _bucket_policy(s3, bucket: str) -> dict | None:
         if error.response["Error"]["Code"] != "NoSuchBucketPolicy":
             raise
         return None
+
+
+def _bucket_website(s3, bucket: str) -> dict | None:
+    try:
+        current = s3.get_bucket_website(Bucket=bucket)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchWebsiteConfiguration":
+            raise
+        return None
+    return {key: current[key] for key in ("IndexDocument", "ErrorDocument") if key in current}
 
 
 def _put_public_read_policy(s3, bucket: str, policy: str) -> None:
