@@ -13,7 +13,8 @@ back-off all sleep through it), so "a new role is not assumable for 45 s" costs 
   CREATING for `index_delay` s.
 - API Gateway: every `throttle_every`-th request is throttled (429 TooManyRequestsException, retried by botocore);
   UpdateAuthorizer patches providerARNs only in the documented add/remove-by-ARN form (moto implements neither).
-- `interrupt_at=n`: the process "dies" (`Interrupted`) just before the n-th mutating call.
+- `interrupt_each_kind_of_write`: the process "dies" (`Interrupted`) just before the first write of each kind
+  (service, operation, HTTP method for API Gateway methods), one kind per run.
 
 `calls` records every (service, operation) the bootstrap made: the deployer policy test derives IAM actions from it.
 """
@@ -67,7 +68,8 @@ class AwsDouble:
     index_delay: float = 60.0
     throttle_every: int = 4
     account_blocks_public_policy: bool = False
-    interrupt_at: int | None = None
+    interrupt_each_kind_of_write: bool = False
+    interrupted: list[tuple[str, str, str]] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)
     mutations: int = 0
     throttled: int = 0
@@ -75,6 +77,7 @@ class AwsDouble:
     _ready_at: dict[tuple[str, str], float] = field(default_factory=dict)  # (kind, name) -> when it settles
     _function_state: dict[str, str] = field(default_factory=dict)  # name -> "Pending" | "InProgress"
     _deleted_tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _backdoor_clients: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Reads moto's state directly, without these hooks.
@@ -89,7 +92,9 @@ class AwsDouble:
         events.register_last("before-send", self._after_send)
 
     def client(self, service: str) -> Any:
-        return self.backdoor.client(service)
+        if service not in self._backdoor_clients:
+            self._backdoor_clients[service] = self.backdoor.client(service)
+        return self._backdoor_clients[service]
 
     def _settling(self, kind: str, name: str) -> bool:
         return self.clock.now < self._ready_at.get((kind, name), float("-inf"))
@@ -122,12 +127,15 @@ class AwsDouble:
     def _before_call(self, model: Any, context: dict[str, Any], **_: Any) -> Response | None:
         service, operation = model.service_model.service_name, model.name
         self.calls.append((service, operation))
+        params = context.get("double_params", {})
         if service != "sts" and not operation.startswith(_READ_PREFIXES):
             self.mutations += 1
-            if self.mutations == self.interrupt_at:
-                raise Interrupted(f"{service}:{operation}")
+            kind = (service, operation, params.get("httpMethod", ""))
+            if self.interrupt_each_kind_of_write and kind not in self.interrupted:
+                self.interrupted.append(kind)
+                raise Interrupted(":".join(kind))
         rule = getattr(self, f"_before_{service.replace('-', '_')}_{operation}", None)
-        return rule(context.get("double_params", {})) if rule else None
+        return rule(params) if rule else None
 
     def _after_call(self, model: Any, http_response: Any, parsed: dict[str, Any], context: dict[str, Any],
                     **_: Any) -> None:
