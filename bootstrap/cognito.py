@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from bootstrap import resources as r
-from bootstrap.target import Target
+from bootstrap.target import Target, password_auth_flows
 
 CLIENT_SETTINGS = {
     "GenerateSecret": False,  # a browser cannot keep a secret
-    "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", *password_auth_flows(), "ALLOW_REFRESH_TOKEN_AUTH"],  # see there
     # Short-lived ID tokens: a signed-out token stays valid at the API until it expires (as on AWS).
     "IdTokenValidity": 15,
     "AccessTokenValidity": 15,

@@ -24,7 +24,7 @@ from bootstrap import api, functions, site, stack
 from bootstrap import resources as r
 from bootstrap.__main__ import main
 from bootstrap.errors import StackError
-from bootstrap.target import Target, resolve
+from bootstrap.target import Target, password_auth_flows, resolve
 
 from .aws_double import AwsDouble, Clock, Interrupted
 
@@ -284,3 +284,17 @@ def test_function_dependencies_are_fetched_for_the_lambda_platform(tmp_path: Pat
     assert command[command.index("--platform") + 1] == "manylinux2014_x86_64"
     assert command[command.index("--python-version") + 1] == r.LAMBDA_RUNTIME.removeprefix("python")
     assert "--only-binary=:all:" in command
+
+
+@pytest.mark.parametrize(("target", "password_auth", "flows"), [
+    ("aws", None, []), ("aws", "1", ["ALLOW_USER_PASSWORD_AUTH"]),
+    (None, None, ["ALLOW_USER_PASSWORD_AUTH"]), ("local", None, ["ALLOW_USER_PASSWORD_AUTH"]), ("local", "0", []),
+])
+def test_password_sign_in_is_off_on_aws_unless_asked_for(target: str | None, password_auth: str | None,
+                                                         flows: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {"TARGET": target, "PASSWORD_AUTH": password_auth}.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert password_auth_flows() == flows
