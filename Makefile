@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 4566
 STACK_DIR ?= $(CURDIR)/.stack
 TARGET ?= local
+AWS_STACK_DIR ?= $(CURDIR)/.stack-aws
 # `make test` runs against its own stack (own port and state), so tests never touch the albums you are editing.
 TEST_PORT ?= 4599
 TEST_STACK_DIR ?= $(CURDIR)/.stack-test
@@ -28,7 +29,7 @@ STOP ?= $(PY) -m bootstrap down
 export PORT STACK_DIR TARGET  # TARGET: bootstrap/target.py's password_auth_flows
 
 .PHONY: help install up down reset status deploy destroy test test-unit test-integration test-e2e test-postman \
-        test-stack test-stack-down lint bench chromium clean
+        test-stack test-stack-down lint bench chromium clean postman-env
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -100,6 +101,9 @@ test-e2e: test-stack chromium ## Chromium drives the real pages
 
 test-postman: test-stack ## Postman collection run by newman
 	$(TEST_ENV) $(PY) tests/postman/run.py
+
+postman-env: install ## Write a Postman environment for the stack into its folder (TARGET=aws: the AWS stack's)
+	@STACK_DIR=$(if $(filter aws,$(TARGET)),$(AWS_STACK_DIR),$(STACK_DIR)) $(PY) tests/postman/run.py --write-environment
 
 lint: install ## ruff
 	$(VENV)/bin/ruff check lambdas bootstrap tests bench
