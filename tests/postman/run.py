@@ -3,8 +3,8 @@
 Builds a Postman environment from `$STACK_DIR/outputs.json` (the API's base URL, the Cognito endpoint and app
 client, and a fresh confirmed user's e-mail and password: the collection's "Sign in" request gets the ID token
 itself, as it does in the Postman app), runs every request (no --bail: later requests clean up the album
-earlier ones made, and a full run reports every broken assertion), writes JUnit to test-results/newman.xml and ends with one line
-`newman: N passed, M failed`. Exits non-zero when anything failed or nothing was asserted.
+earlier ones made, and a full run reports every broken assertion), writes JUnit to test-results/newman.xml and
+ends with one line `newman: N passed, M failed`. Exits non-zero when anything failed or nothing was asserted.
 
     STACK_DIR=.stack-test PORT=4599 .venv/bin/python tests/postman/run.py
     STACK_DIR=.stack .venv/bin/python tests/postman/run.py --write-environment   # `make postman-env`: for the app
