@@ -29,6 +29,7 @@ from typing import Any
 import boto3
 from botocore.awsrequest import AWSResponse
 from moto.apigateway.models import apigateway_backends
+from moto.backends import get_backend
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.botocore_stubber import MockRawResponse
 
@@ -46,6 +47,19 @@ class Clock:
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
+
+
+SERVICES = ("cognito-idp", "dynamodb", "lambda", "iam", "apigateway", "s3", "logs")
+
+
+def forget_region(region: str) -> None:
+    """Empty moto's backends for `region` (and the global IAM and S3). An enclosing `mock_aws` of another fixture (the
+    unit tests' session table) keeps moto's state across nested mocks; other regions are left alone."""
+    for service in SERVICES:
+        backends = get_backend(service)[DEFAULT_ACCOUNT_ID]  # type: ignore[call-overload]
+        for key in (region, "aws"):
+            if key in backends.keys():  # noqa: SIM118 -- `in backends` is true for every region moto knows
+                backends[key].reset()
 
 
 def _error(code: str, message: str, status: int = 400) -> Response:

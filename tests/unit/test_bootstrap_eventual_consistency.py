@@ -26,7 +26,7 @@ from bootstrap.__main__ import main
 from bootstrap.errors import StackError
 from bootstrap.target import Target, password_auth_flows, resolve
 
-from .aws_double import AwsDouble, Clock, Interrupted
+from .aws_double import AwsDouble, Clock, Interrupted, forget_region
 
 REGION = "eu-west-1"
 _ZIP: dict[str, bytes] = {}
@@ -73,6 +73,7 @@ def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 def new_world(clock: Clock, **behaviour: Any) -> World:
+    forget_region(REGION)
     target = resolve("aws")
     return World(target, AwsDouble(target.session, clock, **behaviour), clock)
 
