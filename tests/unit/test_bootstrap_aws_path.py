@@ -204,6 +204,7 @@ def test_destroy_removes_everything(aws: Deployed) -> None:  # last: the other t
     assert aws.client("iam").list_roles()["Roles"] == []
     assert aws.client("apigateway").get_rest_apis()["items"] == []
     assert aws.client("s3").list_buckets()["Buckets"] == []
+    assert aws.client("logs").describe_log_groups()["logGroups"] == []  # they would never expire
     assert not aws.target.outputs_file.exists()
     with pytest.raises(StackError, match="no record of a stack"):  # the record is gone with the stack
         stack.destroy(aws.target)
