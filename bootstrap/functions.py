@@ -157,8 +157,10 @@ def ensure_function(target: Target, function: r.Function, role_arn: str, code: b
         lam.get_waiter("function_active_v2").wait(FunctionName=function.name)
         return arn, True
     changed = False
-    if current.get("State") == "Pending" or current.get("LastUpdateStatus") == "InProgress":
-        # Left so by an interrupted run: AWS refuses updates (ResourceConflictException) until it settles.
+    # Left Pending or InProgress by an interrupted run: AWS refuses updates (ResourceConflictException) until then.
+    if current.get("State") == "Pending":
+        lam.get_waiter("function_active_v2").wait(FunctionName=function.name)
+    if current.get("LastUpdateStatus") == "InProgress":
         lam.get_waiter("function_updated_v2").wait(FunctionName=function.name)
     if current["CodeSha256"] != base64.b64encode(hashlib.sha256(code).digest()).decode():
         lam.update_function_code(FunctionName=function.name, ZipFile=code)

@@ -110,6 +110,11 @@ class AwsDouble:
             self._backdoor_clients[service] = self.backdoor.client(service)
         return self._backdoor_clients[service]
 
+    def leave_function(self, name: str, state: str) -> None:
+        """As a run that died right after creating ("Pending") or updating ("InProgress") the function leaves it."""
+        self._function_state[name] = state
+        self._settle_later("function", name, self.function_delay)
+
     def _settling(self, kind: str, name: str) -> bool:
         return self.clock.now < self._ready_at.get((kind, name), float("-inf"))
 

@@ -178,16 +178,18 @@ def test_second_deploy_changes_nothing(aws: Deployed) -> None:
     def record(event_name: str, **_: Any) -> None:
         s3_calls.append(event_name)
 
-    aws.target.session.events.register("before-call.s3", record)
+    events = aws.client("s3").meta.events  # the very client the bootstrap uses (one per service per target)
+    events.register("before-call.s3", record)
     try:
         outputs, report = stack.deploy(aws.target)
     finally:
-        aws.target.session.events.unregister("before-call.s3", record)
+        events.unregister("before-call.s3", record)
     assert report.changes == []
     assert outputs == aws.outputs
     # Nothing to relax or put again, so nothing to wait for (the order on a new bucket is checked by the scenarios
     # in test_bootstrap_eventual_consistency.py, whose AWS double refuses a public policy as AWS does).
     calls = {name.rsplit(".", 1)[-1] for name in s3_calls}
+    assert "ListObjectsV2" in calls  # the hook saw the deploy's calls
     assert not calls & {"PutPublicAccessBlock", "PutBucketPolicy", "PutObject"}
 
 

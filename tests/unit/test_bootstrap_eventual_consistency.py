@@ -206,6 +206,19 @@ def test_code_and_configuration_change_while_the_function_is_busy(world: Callabl
     assert_stack_works(w)
 
 
+@pytest.mark.parametrize("state", ["Pending", "InProgress"])
+def test_function_left_busy_by_an_interrupted_run_is_waited_for(state: str, world: Callable[..., World],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    w = world()
+    w.deploy()
+    for function in r.FUNCTIONS:
+        w.double.leave_function(function.name, state)
+    monkeypatch.setattr(functions, "build_zip", lambda _dir: _ZIP["zip"] + b"\0")
+    _, report = w.deploy()
+    assert report.changes == [f"function {f.name}" for f in r.FUNCTIONS]
+    assert_stack_works(w)
+
+
 def test_index_added_to_an_existing_table_is_built_before_the_deploy_ends(world: Callable[..., World]) -> None:
     w = world()
     definition = {k: v for k, v in table.TABLE_DEFINITION.items() if k != "GlobalSecondaryIndexes"}
