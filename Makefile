@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 4566
 STACK_DIR ?= $(CURDIR)/.stack
 TARGET ?= local
+AWS_STACK_DIR ?= $(CURDIR)/.stack-aws
 # `make test` runs against its own stack (own port and state), so tests never touch the albums you are editing.
 TEST_PORT ?= 4599
 TEST_STACK_DIR ?= $(CURDIR)/.stack-test
@@ -22,13 +23,17 @@ ifneq ($(STACK),embedded)
   TEST_STACK_DIR := $(CURDIR)/.stack-$(STACK)-state
   STOP := docker compose stop
 endif
+# The token is asked for here, not in docker-compose.yml: compose would demand it for STACK=docker too.
+ifeq ($(STACK)$(LOCALSTACK_AUTH_TOKEN),localstack)
+  COMPOSE_UP = { echo "error: STACK=localstack needs LOCALSTACK_AUTH_TOKEN (LocalStack's auth token)" >&2; false; } &&
+endif
 TEST_ENV := PORT=$(TEST_PORT) STACK_DIR=$(TEST_STACK_DIR)
 STOP ?= $(PY) -m bootstrap down
 
-export PORT STACK_DIR
+export PORT STACK_DIR TARGET AWS_STACK_DIR  # TARGET: the default of bootstrap/target.py's password_auth_flows
 
 .PHONY: help install up down reset status deploy destroy test test-unit test-integration test-e2e test-postman \
-        test-stack test-stack-down lint bench chromium clean
+        test-stack test-stack-down lint bench chromium clean postman-env test-docker
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -85,6 +90,9 @@ test: install chromium ## Everything: lint, unit, integration, e2e and Postman/n
 else
 test: install chromium
 	@$(MAKE) --no-print-directory lint
+ifeq ($(STACK),docker)
+	@$(MAKE) --no-print-directory test-docker
+else
 	@$(TEST_ENV) $(PY) -m bootstrap reset >/dev/null
 	@$(MAKE) --no-print-directory test-stack
 	@status=0; \
@@ -95,6 +103,14 @@ test: install chromium
 	  $(MAKE) --no-print-directory test-stack-down; \
 	  exit $$status
 endif
+
+# pytest-docker (tests/docker_stack.py) starts the compose MiniStack for the session and stops it at the end.
+test-docker: install chromium ## make test STACK=docker: unit, then integration, e2e and newman on the container
+	@status=0; \
+	  $(MAKE) --no-print-directory test-unit || status=1; \
+	  PORT=$(PORT) STACK_DIR=$(TEST_STACK_DIR) $(PYTEST) -p tests.docker_stack -q \
+	    tests/integration tests/e2e tests/postman/test_newman.py || status=1; \
+	  exit $$status
 
 test-unit: install ## In-process handler tests (moto), no stack needed
 	$(PYTEST) tests/unit -q
@@ -108,8 +124,12 @@ test-e2e: test-stack chromium ## Chromium drives the real pages
 test-postman: test-stack ## Postman collection run by newman
 	$(TEST_ENV) $(PY) tests/postman/run.py
 
-lint: install ## ruff
+postman-env: install ## Write a Postman environment for the stack into its folder (TARGET=aws: the AWS stack's)
+	@STACK_DIR=$(if $(filter aws,$(TARGET)),$(AWS_STACK_DIR),$(STACK_DIR)) $(PY) tests/postman/run.py --write-environment
+
+lint: install ## ruff, and actionlint on the GitHub workflows
 	$(VENV)/bin/ruff check lambdas bootstrap tests bench
+	$(VENV)/bin/actionlint .github/workflows/*.yml
 
 bench: install chromium ## Benchmarks: start-up, latency, scale, import cost, load, faults -> bench/results.json
 	$(PY) -m bench

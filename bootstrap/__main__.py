@@ -97,9 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=COMMANDS)
     parser.add_argument("--target", default="local", choices=["local", "docker", "localstack", "aws"])
     args = parser.parse_args(argv)
-    target = resolve(args.target)
     try:
-        COMMANDS[args.command](target)
+        COMMANDS[args.command](resolve(args.target))
     except StackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -63,8 +63,10 @@ def _ensure_authorizer(apigw, api_id: str, pool_arn: str) -> tuple[str, bool]:
         if authorizer["name"] == r.AUTHORIZER:
             if authorizer.get("providerARNs") == [pool_arn]:
                 return authorizer["id"], False
-            apigw.update_authorizer(restApiId=api_id, authorizerId=authorizer["id"], patchOperations=[
-                {"op": "replace", "path": "/providerARNs/0", "value": pool_arn}])
+            # The pool was recreated. providerARNs is a set, patched by ARN (`/providerARNs/0` is refused).
+            patches = [{"op": "add", "path": f"/providerARNs/{pool_arn}"}] + [
+                {"op": "remove", "path": f"/providerARNs/{old}"} for old in authorizer.get("providerARNs", [])]
+            apigw.update_authorizer(restApiId=api_id, authorizerId=authorizer["id"], patchOperations=patches)
             return authorizer["id"], True
     created = apigw.create_authorizer(restApiId=api_id, name=r.AUTHORIZER, type="COGNITO_USER_POOLS",
                                       providerARNs=[pool_arn], identitySource="method.request.header.Authorization")
@@ -101,8 +103,12 @@ def _ensure_lambda_method(apigw, target: Target, api_id: str, resource_id: str, 
 
 def _ensure_preflight(apigw, api_id: str, resource_id: str) -> bool:
     """OPTIONS answers CORS preflight without a token (browsers never send one), so it must be unauthorized."""
-    if _get_method(apigw, api_id, resource_id, "OPTIONS"):
+    current = _get_method(apigw, api_id, resource_id, "OPTIONS")
+    integration = (current or {}).get("methodIntegration", {})
+    if integration.get("type") == "MOCK" and "200" in integration.get("integrationResponses", {}):
         return False
+    if current:  # half made by an interrupted run: every later create_deployment would fail on it
+        apigw.delete_method(restApiId=api_id, resourceId=resource_id, httpMethod="OPTIONS")
     params = {f"method.response.header.{name}": False for name in _CORS_HEADERS}
     apigw.put_method(restApiId=api_id, resourceId=resource_id, httpMethod="OPTIONS", authorizationType="NONE")
     apigw.put_integration(restApiId=api_id, resourceId=resource_id, httpMethod="OPTIONS", type="MOCK",

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from bootstrap import resources as r
 from bootstrap.errors import StackError
-from bootstrap.target import Target
+from bootstrap.target import Target, password_auth_flows
 
 # Sign-in by username or by the (verified) e-mail; usernames are unique and case-insensitive.
 SIGN_IN_SETTINGS = {"AliasAttributes": ["email"], "UsernameConfiguration": {"CaseSensitive": False}}
 
 CLIENT_SETTINGS = {
     "GenerateSecret": False,  # a browser cannot keep a secret
-    "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", *password_auth_flows(), "ALLOW_REFRESH_TOKEN_AUTH"],  # see there
     # Short-lived ID tokens: a signed-out token stays valid at the API until it expires (as on AWS).
     "IdTokenValidity": 15,
     "AccessTokenValidity": 15,

@@ -40,8 +40,7 @@ def build_zip(build_dir: Path) -> bytes:
         subprocess.run(["rm", "-rf", str(staging)], check=True)
     staging.mkdir(parents=True)
     if REQUIREMENTS.exists() and _requirements(REQUIREMENTS):
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--only-binary=:all:",
-                        "--target", str(staging), "-r", str(REQUIREMENTS)], check=True)
+        subprocess.run(pip_install_command(staging), check=True)
     for source in sorted(PACKAGE_DIR.rglob("*.py")):
         if "__pycache__" in source.parts:
             continue
@@ -63,6 +62,14 @@ def build_zip(build_dir: Path) -> bytes:
     return data
 
 
+def pip_install_command(staging: Path) -> list[str]:
+    """Wheels for the Lambda runtime (Linux x86_64, the runtime's CPython), not for whatever machine deploys."""
+    python_version = r.LAMBDA_RUNTIME.removeprefix("python")
+    return [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--only-binary=:all:",
+            "--platform", "manylinux2014_x86_64", "--implementation", "cp", "--python-version", python_version,
+            "--target", str(staging), "-r", str(REQUIREMENTS)]
+
+
 def _requirements(path: Path) -> list[str]:
     lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
     return [line for line in lines if line]
@@ -72,16 +79,36 @@ def role_policy(function: r.Function, table_arn: str) -> dict:
     statements = [
         {"Effect": "Allow", "Action": list(function.table_actions), "Resource": table_arn},
         {
+            # The bootstrap creates the log group (with a retention): the function only writes to it.
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": f"arn:aws:logs:*:*:log-group:/aws/lambda/{function.name}:*",
+            "Resource": f"arn:aws:logs:*:*:log-group:{log_group(function)}:*",
         },
-        {"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": "*"},
     ]
     if function.index_actions:
         statements.insert(1, {"Effect": "Allow", "Action": list(function.index_actions),
                               "Resource": f"{table_arn}/index/*"})
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+LOG_RETENTION_DAYS = 14
+
+
+def log_group(function: r.Function) -> str:
+    return f"/aws/lambda/{function.name}"
+
+
+def ensure_log_group(target: Target, function: r.Function) -> None:
+    """Made here rather than by Lambda on first use, so that logs expire and `destroy` can remove them."""
+    logs, name = target.client("logs"), log_group(function)
+    found = [g for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"] if g["logGroupName"] == name]
+    if not found:
+        logs.create_log_group(logGroupName=name)
+    if not found or found[0].get("retentionInDays") != LOG_RETENTION_DAYS:
+        logs.put_retention_policy(logGroupName=name, retentionInDays=LOG_RETENTION_DAYS)
+
+
+ROLE_POLICY = "albums-table-access"
 
 
 def ensure_role(target: Target, function: r.Function, table_arn: str) -> tuple[str, bool]:
@@ -97,9 +124,15 @@ def ensure_role(target: Target, function: r.Function, table_arn: str) -> tuple[s
         arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
                               Description=f"Least privilege for {function.name}")["Role"]["Arn"]
         created = True
-    # put_role_policy replaces the inline policy: the same call both creates and reconciles it.
-    iam.put_role_policy(RoleName=role_name, PolicyName="albums-table-access",
-                        PolicyDocument=json.dumps(role_policy(function, table_arn)))
+    wanted = role_policy(function, table_arn)
+    try:
+        current = iam.get_role_policy(RoleName=role_name, PolicyName=ROLE_POLICY)["PolicyDocument"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchEntity":
+            raise
+        current = None
+    if current != wanted:  # put_role_policy replaces the inline policy: the same call creates and reconciles it
+        iam.put_role_policy(RoleName=role_name, PolicyName=ROLE_POLICY, PolicyDocument=json.dumps(wanted))
     return arn, created
 
 
@@ -124,6 +157,11 @@ def ensure_function(target: Target, function: r.Function, role_arn: str, code: b
         lam.get_waiter("function_active_v2").wait(FunctionName=function.name)
         return arn, True
     changed = False
+    # Left Pending or InProgress by an interrupted run: AWS refuses updates (ResourceConflictException) until then.
+    if current.get("State") == "Pending":
+        lam.get_waiter("function_active_v2").wait(FunctionName=function.name)
+    if current.get("LastUpdateStatus") == "InProgress":
+        lam.get_waiter("function_updated_v2").wait(FunctionName=function.name)
     if current["CodeSha256"] != base64.b64encode(hashlib.sha256(code).digest()).decode():
         lam.update_function_code(FunctionName=function.name, ZipFile=code)
         lam.get_waiter("function_updated_v2").wait(FunctionName=function.name)
@@ -135,36 +173,59 @@ def ensure_function(target: Target, function: r.Function, role_arn: str, code: b
     return current["FunctionArn"], changed
 
 
+# A new IAM role becomes assumable by Lambda only after it has propagated: usually seconds, sometimes well over
+# 15 s (Chalice raised its wait to 30 s after 15 s proved too short). Emulators accept it at once.
+ROLE_PROPAGATION_SECONDS = 90
+_ROLE_RETRY_INTERVAL = 3
+
+
 def _create_function(lam, function: r.Function, config: dict, code: bytes) -> str:
-    # A new IAM role takes a few seconds to become assumable on AWS; emulators accept it at once.
-    for attempt in range(10):
+    waited = 0
+    while True:
         try:
             return lam.create_function(FunctionName=function.name, Code={"ZipFile": code}, **config)["FunctionArn"]
         except ClientError as error:
-            retryable = error.response["Error"]["Code"] == "InvalidParameterValueException" and "role" in str(error)
-            if not retryable or attempt == 9:
+            info = error.response["Error"]
+            not_yet = info["Code"] == "InvalidParameterValueException" and "cannot be assumed" in info["Message"]
+            if not not_yet or waited >= ROLE_PROPAGATION_SECONDS:
                 raise
-            time.sleep(2)
-    raise AssertionError("unreachable")
+            time.sleep(_ROLE_RETRY_INTERVAL)
+            waited += _ROLE_RETRY_INTERVAL
+
+
+INVOKE_STATEMENT = "apigateway-invoke"
 
 
 def allow_api_gateway(target: Target, function: r.Function, source_arn: str) -> None:
-    """Let API Gateway invoke the function (AWS checks this; the emulator does not, but it must be there)."""
+    """Let API Gateway (this API only) invoke the function: AWS checks this; the emulator does not, but it must be
+    there. A statement left by an API that was since recreated names the old API and is replaced."""
     lam = target.client("lambda")
+    current = _invoke_statement(lam, function)
+    if current is not None:
+        if current.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn") == source_arn:
+            return
+        lam.remove_permission(FunctionName=function.name, StatementId=INVOKE_STATEMENT)
+    lam.add_permission(FunctionName=function.name, StatementId=INVOKE_STATEMENT, Action="lambda:InvokeFunction",
+                       Principal="apigateway.amazonaws.com", SourceArn=source_arn)
+
+
+def _invoke_statement(lam, function: r.Function) -> dict | None:
     try:
-        lam.add_permission(FunctionName=function.name, StatementId="apigateway-invoke", Action="lambda:InvokeFunction",
-                           Principal="apigateway.amazonaws.com", SourceArn=source_arn)
+        policy = json.loads(lam.get_policy(FunctionName=function.name)["Policy"])
     except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceConflictException":
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
+        return None
+    return next((s for s in policy.get("Statement", []) if s.get("Sid") == INVOKE_STATEMENT), None)
 
 
 def destroy(target: Target) -> None:
-    lam, iam = target.client("lambda"), target.client("iam")
+    lam, iam, logs = target.client("lambda"), target.client("iam"), target.client("logs")
     for function in r.FUNCTIONS:
         _ignore_missing(lambda f=function: lam.delete_function(FunctionName=f.name))
+        _ignore_missing(lambda f=function: logs.delete_log_group(logGroupName=log_group(f)))
         role = f"{function.name}-role"
-        _ignore_missing(lambda role=role: iam.delete_role_policy(RoleName=role, PolicyName="albums-table-access"))
+        _ignore_missing(lambda role=role: iam.delete_role_policy(RoleName=role, PolicyName=ROLE_POLICY))
         _ignore_missing(lambda role=role: iam.delete_role(RoleName=role))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -42,16 +43,71 @@ def ensure_bucket(target: Target, bucket: str) -> None:
         location = {} if target.region == "us-east-1" else {
             "CreateBucketConfiguration": {"LocationConstraint": target.region}}
         s3.create_bucket(Bucket=bucket, **location)
-    # A public-read bucket policy is refused while the public access block is on.
-    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False, "RestrictPublicBuckets": False})
+    _allow_public_policy(s3, bucket)
+    policy = json.dumps(public_read_policy(bucket))
+    if _bucket_policy(s3, bucket) != json.loads(policy):
+        _put_public_read_policy(s3, bucket, policy)
+    website = {"IndexDocument": {"Suffix": "index.html"}, "ErrorDocument": {"Key": "index.html"}}
+    if _bucket_website(s3, bucket) != website:
+        s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration=website)
+
+
+# Only public ACLs stay blocked: the site is public through the bucket policy alone.
+PUBLIC_ACCESS_BLOCK = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
+                       "RestrictPublicBuckets": False}
+# After the bucket's public access block is relaxed, AWS may refuse a public policy (AccessDenied) until the change
+# has propagated; an account-level block refuses it for good.
+POLICY_PROPAGATION_SECONDS = 60
+_POLICY_RETRY_INTERVAL = 5
+
+
+def _allow_public_policy(s3, bucket: str) -> None:
+    """A new bucket blocks all public access (AWS's default since 2023): a public-read policy is refused until the
+    block is relaxed. Changed only when it differs, so a re-deploy waits for no propagation."""
     try:
-        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public_read_policy(bucket)))
+        current = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     except ClientError as error:
-        raise StackError(f"cannot make {bucket} publicly readable (account-level Block Public Access?): {error}") \
-            from error
-    s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration={
-        "IndexDocument": {"Suffix": "index.html"}, "ErrorDocument": {"Key": "index.html"}})
+        if error.response["Error"]["Code"] != "NoSuchPublicAccessBlockConfiguration":
+            raise
+        current = None
+    if current != PUBLIC_ACCESS_BLOCK:
+        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK)
+
+
+def _bucket_policy(s3, bucket: str) -> dict | None:
+    try:
+        return json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchBucketPolicy":
+            raise
+        return None
+
+
+def _bucket_website(s3, bucket: str) -> dict | None:
+    try:
+        current = s3.get_bucket_website(Bucket=bucket)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchWebsiteConfiguration":
+            raise
+        return None
+    return {key: current[key] for key in ("IndexDocument", "ErrorDocument") if key in current}
+
+
+def _put_public_read_policy(s3, bucket: str, policy: str) -> None:
+    waited = 0
+    while True:
+        try:
+            s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+            return
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "AccessDenied":
+                raise
+            if waited >= POLICY_PROPAGATION_SECONDS:
+                raise StackError(f"cannot make {bucket} publicly readable: still AccessDenied {waited} s after "
+                                 "relaxing its public access block. Is Block Public Access on for the account? "
+                                 "(aws s3control get-public-access-block --account-id <id>)") from error
+            time.sleep(_POLICY_RETRY_INTERVAL)
+            waited += _POLICY_RETRY_INTERVAL
 
 
 def site_files(config_js: str, connect_src: str) -> dict[str, tuple[bytes, str]]:

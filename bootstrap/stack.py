@@ -14,6 +14,7 @@ from albums import domain, table
 from albums.repository import AlbumRepository, seed_albums
 from bootstrap import api, cognito, functions, site
 from bootstrap import resources as r
+from bootstrap.errors import StackError
 from bootstrap.seed_data import load_albums
 from bootstrap.target import Target
 
@@ -43,26 +44,78 @@ def account_id(target: Target) -> str:
 
 
 def ensure_table(target: Target) -> str:
-    """Create the Albums table (and its index) from the one definition the functions and tests also use."""
+    """Create the Albums table (and its index) from the one definition the functions and tests also use, and return
+    only once it and every index are ACTIVE: the seed and the first listing need both."""
     dynamodb = target.client("dynamodb")
+    description = _describe_table(dynamodb)
+    if description is not None and description["TableStatus"] == "DELETING":
+        # A `destroy` just before: reusing the name now would hand the seed a table that is about to vanish.
+        dynamodb.get_waiter("table_not_exists").wait(TableName=r.TABLE, WaiterConfig=_TABLE_WAIT)
+        description = None
+    if description is None:
+        dynamodb.create_table(TableName=r.TABLE, **table.TABLE_DEFINITION)
+    dynamodb.get_waiter("table_exists").wait(TableName=r.TABLE, WaiterConfig=_TABLE_WAIT)  # ACTIVE, not CREATING
+    description = _wait_for_indexes(dynamodb)
+    present = {index["IndexName"] for index in description.get("GlobalSecondaryIndexes", [])}
+    for index in table.TABLE_DEFINITION.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] not in present:  # a table made by an older bootstrap: add the missing index
+            dynamodb.update_table(TableName=r.TABLE, AttributeDefinitions=table.TABLE_DEFINITION[
+                "AttributeDefinitions"], GlobalSecondaryIndexUpdates=[{"Create": index}])
+            # One index build at a time (DynamoDB refuses a second while one is CREATING), and the listing
+            # queries it: wait until it is backfilled.
+            description = _wait_for_indexes(dynamodb)
+    return description["TableArn"]
+
+
+_TABLE_WAIT = {"Delay": 5, "MaxAttempts": 120}  # up to 10 minutes
+
+
+def _describe_table(dynamodb) -> dict | None:
     try:
-        description = dynamodb.describe_table(TableName=r.TABLE)["Table"]
+        return dynamodb.describe_table(TableName=r.TABLE)["Table"]
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
-        dynamodb.create_table(TableName=r.TABLE, **table.TABLE_DEFINITION)
-        dynamodb.get_waiter("table_exists").wait(TableName=r.TABLE)
-        return dynamodb.describe_table(TableName=r.TABLE)["Table"]["TableArn"]
-    indexes = {index["IndexName"] for index in description.get("GlobalSecondaryIndexes", [])}
-    for index in table.TABLE_DEFINITION.get("GlobalSecondaryIndexes", []):
-        if index["IndexName"] not in indexes:  # a table made by an older bootstrap: add the missing index
-            dynamodb.update_table(TableName=r.TABLE, AttributeDefinitions=table.TABLE_DEFINITION[
-                "AttributeDefinitions"], GlobalSecondaryIndexUpdates=[{"Create": index}])
-    return description["TableArn"]
+        return None
+
+
+def _wait_for_indexes(dynamodb) -> dict:
+    """Until the table and all its indexes are ACTIVE (a new index stays CREATING while DynamoDB backfills it)."""
+    for _ in range(_TABLE_WAIT["MaxAttempts"]):
+        description = dynamodb.describe_table(TableName=r.TABLE)["Table"]
+        statuses = [description["TableStatus"]] + [
+            index.get("IndexStatus", "ACTIVE") for index in description.get("GlobalSecondaryIndexes", [])]
+        if all(status == "ACTIVE" for status in statuses):
+            return description
+        time.sleep(_TABLE_WAIT["Delay"])
+    raise StackError(f"table {r.TABLE} or its index is still not ACTIVE after 10 minutes: run the deploy again")
+
+
+def recorded_stack(target: Target) -> dict[str, Any]:
+    """On AWS the outputs file is the record of what runs, and bills, where. Refuse to act when the credentials or
+    region point elsewhere: a deploy would lose track of the recorded stack, a destroy would miss it."""
+    recorded = json.loads(target.outputs_file.read_text()) if target.outputs_file.exists() else {}
+    if target.local or not recorded:
+        return recorded
+    account = account_id(target)
+    if (recorded.get("Region"), recorded.get("Account")) != (target.region, account):
+        raise StackError(f"{target.outputs_file} records the stack in {recorded.get('Region')}, account "
+                         f"{recorded.get('Account')}, but your credentials and region are {target.region}, account "
+                         f"{account}: switch profile or AWS_REGION (or use another AWS_STACK_DIR); nothing was changed")
+    return recorded
+
+
+def _write_outputs(target: Target, outputs: dict[str, Any]) -> None:
+    target.stack_dir.mkdir(parents=True, exist_ok=True)
+    target.outputs_file.write_text(json.dumps(outputs, indent=2) + "\n")
 
 
 def deploy(target: Target) -> tuple[dict[str, Any], Report]:
     report = Report()
+    recorded = recorded_stack(target)
+    if not target.local:  # record where the stack goes before making anything, so an interrupted run can be destroyed
+        _write_outputs(target, {**recorded, "Target": target.name, "Region": target.region,
+                                "Account": account_id(target)})
     started = time.monotonic()
     pool_id, pool_arn, client_id = cognito.ensure_user_pool(target)
     report.step("cognito", started)
@@ -78,6 +131,7 @@ def deploy(target: Target) -> tuple[dict[str, Any], Report]:
     environment = {"ALBUMS_TABLE": r.TABLE, "CORS_ALLOW_ORIGIN": "*", "LOG_LEVEL": "INFO"}
     function_arns: dict[str, str] = {}
     for function in r.FUNCTIONS:
+        functions.ensure_log_group(target, function)
         role_arn, role_created = functions.ensure_role(target, function, table_arn)
         function_arns[function.method], changed = functions.ensure_function(target, function, role_arn, code,
                                                                              environment)
@@ -99,6 +153,7 @@ def deploy(target: Target) -> tuple[dict[str, Any], Report]:
     outputs = {
         "Target": target.name,
         "Region": target.region,
+        "Account": account_id(target),
         "EndpointUrl": target.endpoint,
         "UserPoolId": pool_id,
         "UserPoolClientId": client_id,
@@ -117,8 +172,7 @@ def deploy(target: Target) -> tuple[dict[str, Any], Report]:
         report.changes.append(f"site: {written} file(s) uploaded")
     report.step("site", started)
 
-    target.stack_dir.mkdir(parents=True, exist_ok=True)
-    target.outputs_file.write_text(json.dumps(outputs, indent=2) + "\n")
+    _write_outputs(target, outputs)
     return outputs, report
 
 
@@ -167,13 +221,19 @@ def seed(target: Target) -> int:
 
 
 def destroy(target: Target) -> None:
+    if not target.local and not recorded_stack(target):
+        raise StackError(f"no {target.outputs_file}: no record of a stack deployed from here (set AWS_STACK_DIR to "
+                         "the folder of the deploy); nothing was destroyed")
     api.destroy(target)
     functions.destroy(target)
     site.destroy(target, bucket_name(target))
+    dynamodb = target.client("dynamodb")
     try:
-        target.client("dynamodb").delete_table(TableName=r.TABLE)
+        dynamodb.delete_table(TableName=r.TABLE)
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
+    # Wait until it is gone: a deploy right after would otherwise find it DELETING.
+    dynamodb.get_waiter("table_not_exists").wait(TableName=r.TABLE, WaiterConfig=_TABLE_WAIT)
     cognito.destroy(target)
     target.outputs_file.unlink(missing_ok=True)

@@ -1,16 +1,19 @@
 """Runs the Postman collection with newman against the running stack.
 
-Builds a Postman environment from `$STACK_DIR/outputs.json` (the API's base URL and a fresh confirmed user's ID
-token), runs every request (no --bail: later requests clean up the album earlier ones made, and a full run reports
-every broken assertion), writes JUnit to test-results/newman.xml and ends with one line
-`newman: N passed, M failed`. Exits non-zero when anything failed or nothing was asserted.
+Builds a Postman environment from `$STACK_DIR/outputs.json` (the API's base URL, the Cognito endpoint and app
+client, and a fresh confirmed user's e-mail and password: the collection's "Sign in" request gets the ID token
+itself, as it does in the Postman app), runs every request (no --bail: later requests clean up the album
+earlier ones made, and a full run reports every broken assertion), writes JUnit to test-results/newman.xml and
+ends with one line `newman: N passed, M failed`. Exits non-zero when anything failed or nothing was asserted.
 
     STACK_DIR=.stack-test PORT=4599 .venv/bin/python tests/postman/run.py
+    STACK_DIR=.stack .venv/bin/python tests/postman/run.py --write-environment   # `make postman-env`: for the app
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -28,14 +31,35 @@ NEWMAN = ROOT / "node_modules" / ".bin" / "newman"
 RESULTS = ROOT / "test-results"
 
 
-def environment(api_url: str, id_token: str) -> dict[str, Any]:
-    values = {"apiUrl": api_url, "idToken": id_token}
+def cognito_url(stack: dict[str, Any]) -> str:
+    """Where InitiateAuth goes: the emulator's endpoint, or Cognito's regional endpoint on AWS."""
+    return f"{stack['EndpointUrl']}/" if stack["EndpointUrl"] else f"https://cognito-idp.{stack['Region']}.amazonaws.com/"
+
+
+def environment(stack: dict[str, Any], email: str = "", password: str = "") -> dict[str, Any]:
+    values = {"apiUrl": stack["ApiUrl"], "cognitoUrl": cognito_url(stack),
+              "userPoolClientId": stack["UserPoolClientId"], "email": email, "password": password}
     return {
-        "name": "albums (generated from outputs.json)",
-        "values": [{"key": key, "value": value, "type": "secret" if key == "idToken" else "default",
+        "name": f"albums {stack.get('Target', '')} (generated from outputs.json)",
+        "values": [{"key": key, "value": value, "type": "secret" if key == "password" else "default",
                     "enabled": True} for key, value in values.items()],
         "_postman_variable_scope": "environment",
     }
+
+
+def write_environment() -> int:
+    """`make postman-env`: an environment file for the Postman app, next to the stack's outputs (never committed).
+    E-mail and password stay empty: fill in a user you signed up on the site."""
+    try:
+        stack = outputs()
+    except StackNotRunning as error:
+        print(f"the stack is not running: {error}", file=sys.stderr)
+        return 2
+    target = Path(os.environ.get("STACK_DIR", ROOT / ".stack")) / "postman-environment.json"  # beside outputs.json
+    target.write_text(json.dumps(environment(stack), indent=2) + "\n")
+    print(f"wrote {target}: import it in Postman (Environments > Import), set email and password, then run "
+          "the collection (Sign in first)")
+    return 0
 
 
 def assertion_counts(report: Path) -> tuple[int, int, int]:
@@ -52,17 +76,17 @@ def main() -> int:
               file=sys.stderr)
         return 2
     try:
-        api_url = outputs()["ApiUrl"]
-        id_token = confirmed_user("postman").id_token
+        stack = outputs()
+        user = confirmed_user("postman")
     except StackNotRunning as error:
         print(f"the stack is not running: {error}", file=sys.stderr)
         return 2
 
     RESULTS.mkdir(exist_ok=True)
-    # The environment holds an ID token: keep it out of test-results/, which CI uploads.
+    # The environment holds a password: keep it out of test-results/, which CI uploads.
     with tempfile.TemporaryDirectory(prefix="newman-") as tmp:
         env_file, report = Path(tmp) / "environment.json", Path(tmp) / "report.json"
-        env_file.write_text(json.dumps(environment(api_url, id_token), indent=2))
+        env_file.write_text(json.dumps(environment(stack, user.email, user.password), indent=2))
         started = time.monotonic()
         newman = subprocess.run([
             str(NEWMAN), "run", str(COLLECTION), "--environment", str(env_file),
@@ -81,4 +105,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(write_environment() if sys.argv[1:] == ["--write-environment"] else main())
