@@ -103,6 +103,7 @@ else
 	  $(MAKE) --no-print-directory test-stack-down; \
 	  exit $$status
 endif
+endif
 
 # pytest-docker (tests/docker_stack.py) starts the compose MiniStack for the session and stops it at the end.
 test-docker: install chromium ## make test STACK=docker: unit, then integration, e2e and newman on the container
