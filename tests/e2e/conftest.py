@@ -51,9 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.screenshot = "only-on-failure"
     if config.option.tracing == "off":
         config.option.tracing = "retain-on-failure"
-    if config.option.output == "test-results":
-        # pytest-playwright empties its output folder at the start: give it its own, so the other suites' reports
-        # (junit-*.xml, newman.xml, timings.json, screenshots/) in test-results/ survive the e2e run.
+    if config.option.output in ("test-results", "test-results/failures"):  # pyproject.toml's addopts
         config.option.output = str(ARTIFACTS / "failures")
 
 
