@@ -5,8 +5,17 @@
 // #reload-albums, #dashboard-message, #decade-chart (li[data-decade][data-count]), #chart-caption, #delete-dialog
 // (#delete-dialog-text, #delete-confirm, #delete-cancel), header #user-name, #user-email, #sign-out, #add-album-link.
 // The address carries the view: dashboard.html?q=dylan&sort=Year&order=desc (reload, Back/Forward and a pasted
-// link show the same view). dashboard.html?added=N loads pages until Rank N is in view and highlights it (tr.is-new).
-import { ApiError, createAlbum, deleteAlbum, describeApiError, listAlbums, updateAlbum } from '../api.js';
+// link show the same view). dashboard.html?added=N shows album N highlighted (tr.is-new), at the top if it is not on
+// the first page.
+import {
+  ApiError,
+  createAlbum,
+  deleteAlbum,
+  describeApiError,
+  getAlbum,
+  listAlbums,
+  updateAlbum,
+} from '../api.js';
 import { config } from '../app-config.js';
 import { NotSignedInError } from '../auth.js';
 import { COLUMNS, EDITABLE, forgetRows, renderRows } from '../album-table.js';
@@ -257,14 +266,20 @@ async function loadAll() {
   say(`All ${state.albums.length} albums are loaded${state.view.q ? ` for “${state.view.q}”` : ''}.`, 'success');
 }
 
-/** Load pages (in Rank order) until Rank `rank` is loaded or there is nothing more, then point at it. */
+/** Just added: the album is shown where the user looks, highlighted at the top of the list if the first page does
+ * not hold it (an album at Rank 700,000 would otherwise be 500 rows down), with a confirmation. */
 async function showAddedAlbum(rank) {
-  const lastRank = () => state.albums.at(-1)?.Rank ?? 0;
-  while (!state.byRank.has(rank) && state.nextToken !== null && lastRank() < rank) {
-    if (!(await fetchNextPage(BULK_PAGE_SIZE))) return;
+  let album = state.byRank.get(rank);
+  if (!album) {
+    try {
+      album = await getAlbum(rank);
+    } catch (err) {
+      if (await handleFailure(err)) return;
+      return; // deleted meanwhile, or not reachable: the list is there as usual
+    }
+    state.albums.unshift(album);
+    state.byRank.set(rank, album);
   }
-  const album = state.byRank.get(rank);
-  if (!album) return;
   state.highlightRank = rank;
   render(`edit-${rank}`);
   confirmAction(`Added album ${rank}: “${album.Album}” by ${album.Artist}.`);
