@@ -28,8 +28,12 @@ def emulator_for(target: Target) -> Emulator:
 def up(target: Target) -> None:
     began = time.monotonic()
     if target.name == "local":
-        started = emulator_for(target).start()
+        emulator = emulator_for(target)
+        started = emulator.start()
         print(f"MiniStack {'started' if started else 'already running'} at {target.endpoint}")
+        unclean = emulator.unclean_end(forget=True)
+        if unclean:
+            print(f"warning: {unclean.describe()}")
     else:
         require_reachable(target)
     outputs, report = stack.deploy(target)
@@ -60,7 +64,7 @@ def require_reachable(target: Target) -> None:
 
 
 def down(target: Target) -> None:
-    if emulator_for(target).stop():
+    if emulator_for(target).stop(report=lambda line: print(line, flush=True)):
         print("MiniStack stopped gracefully; its state is kept in " + str(target.stack_dir))
     else:
         print("MiniStack was not running")
@@ -75,7 +79,17 @@ def reset(target: Target) -> None:
 
 def status(target: Target) -> None:
     emulator = emulator_for(target)
-    print(f"MiniStack at {target.endpoint}: {'healthy' if emulator.healthy() else 'not running'}")
+    identity = emulator.identity()
+    if emulator.serves_us(identity):
+        saved = identity.get("lastSaveAt")
+        saved_text = time.strftime("%H:%M:%S", time.localtime(saved)) if saved else "nothing changed yet"
+        print(f"MiniStack at {target.endpoint}: healthy (pid {identity['pid']}, state saved: {saved_text})")
+    elif identity is not None:
+        print(f"MiniStack at {target.endpoint}: serves another stack ({identity['stackDir']}), not this one")
+    elif emulator.healthy():
+        print(f"MiniStack at {target.endpoint}: something else answers there, not the MiniStack of this stack")
+    else:
+        print(f"MiniStack at {target.endpoint}: not running")
     if target.outputs_file.exists():
         print(json.dumps(json.loads(target.outputs_file.read_text()), indent=2))
 
