@@ -32,6 +32,11 @@ function applyRule(input, rule, isRequired) {
   } else {
     if (rule.minLength != null) input.minLength = rule.minLength;
     if (rule.maxLength != null) input.maxLength = rule.maxLength;
+    // The server's text rule (albums.domain TEXT_PATTERN): no control characters, one visible character at least.
+    if (rule.pattern != null) {
+      input.pattern = rule.pattern;
+      input.title = 'Needs at least one visible character; no control characters.';
+    }
   }
   input.required = isRequired;
 }

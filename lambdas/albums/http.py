@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from albums.domain import (
+    BODY_NOT_UTF8,
     AlbumError,
     AlbumNotFound,
     InvalidAlbum,
@@ -147,7 +148,7 @@ def _body_text(event: Mapping[str, Any]) -> str | None:
     try:
         return base64.b64decode(body, validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
-        raise InvalidAlbum({"body": "must be UTF-8 encoded JSON"}) from None
+        raise InvalidAlbum({"body": BODY_NOT_UTF8}) from None
 
 
 _ERRORS: dict[type[AlbumError], tuple[int, str]] = {

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from albums import http, repository, settings
+from albums import domain, http, repository, settings
 from albums.domain import AlbumNotFound, InvalidAlbum
 from albums.handlers import create, delete, get, update
 
@@ -125,6 +125,21 @@ def test_base64_encoded_bodies_are_decoded(table):
     event["body"] = "not base64!"
     result = create.handler(event, FakeLambdaContext())
     assert result["statusCode"] == 400 and "body" in json.loads(result["body"])["error"]["fields"]
+
+
+def test_a_body_that_is_not_utf8_is_a_400_naming_the_body(table):
+    # Base64 (binary media type): the function sees the bytes themselves
+    raw = json.dumps(album_body(78, Album="Caf-e")).encode().replace(b"Caf-e", b"Caf\xe9")  # Latin-1, not UTF-8
+    event = make_event("POST", raw_body=base64.b64encode(raw).decode())
+    event["isBase64Encoded"] = True
+    result = create.handler(event, FakeLambdaContext())
+    assert result["statusCode"] == 400
+    assert json.loads(result["body"])["error"]["fields"] == {"body": domain.BODY_NOT_UTF8}
+    # Text (the usual case): API Gateway has already replaced each bad byte with U+FFFD
+    event = make_event("POST", raw_body=raw.decode("utf-8", errors="replace"))
+    result = create.handler(event, FakeLambdaContext())
+    assert result["statusCode"] == 400
+    assert json.loads(result["body"])["error"]["fields"] == {"body": domain.BODY_NOT_UTF8}
 
 
 def test_null_query_string_parameters_and_lower_case_headers_are_fine(table):
