@@ -240,7 +240,9 @@ def _clock(stamp: float | None) -> str:
 
 # MiniStack passes its environment on to the Lambda workers: keep the developer's AWS credentials, profile and log
 # settings out of them, so a function behaves the same here as on AWS.
-_INHERITED = ("PATH", "HOME", "LANG", "TZ", "SYSTEMROOT", "SSL_CERT_FILE", "SSL_CERT_DIR")
+_INHERITED = ("PATH", "HOME", "LANG", "TZ", "SYSTEMROOT", "SSL_CERT_FILE", "SSL_CERT_DIR",
+              # our server's own knobs (bootstrap/ministack_server.py)
+              "STACK_API_CONCURRENCY", "STACK_API_QUEUE_SECONDS", "STACK_SAVE_INTERVAL")
 
 
 def _inherited_environment() -> dict[str, str]:

@@ -13,6 +13,13 @@ serving when its master is killed). Around MiniStack's ASGI app it adds:
   so a crash mid-save leaves the previous file whole.
 - A run file (`running.json`) that exists only while the server runs and records its last save; the next start
   finds it after a crash and reports what was lost.
+- An admission gate for API calls (`/_aws/execute-api/...`). MiniStack starts one Lambda worker per concurrent
+  invocation and never queues (at a concurrency cap it throttles): 40 clients at once made 40 workers thrash on two
+  cores until the 10 s function timeout. On AWS Lambda scales out; here at most API_CONCURRENCY calls run at once,
+  the rest wait their turn (FIFO) up to API_QUEUE_SECONDS, and only then get a 503 with CORS and Retry-After.
+- Readable gateway errors: a 429/5xx that API Gateway itself produced (a throttled or timed-out function) comes
+  back as our JSON error shape with CORS, as the stack's DEFAULT_5XX gateway response would make
+  it on AWS (MiniStack ignores gateway responses for these).
 - On SIGTERM: one final save with progress in `stop.json`, then MiniStack's own shutdown (its save is switched
   off: ours is the one). Check these internals (`_build_persistence_save_dict`, `persistence._json_default`) on
   every MiniStack upgrade.
@@ -35,6 +42,10 @@ RUN_FILE = "running.json"
 STOP_FILE = "stop.json"
 LAST_RUN_FILE = "last-run.json"
 SAVE_INTERVAL = float(os.environ.get("STACK_SAVE_INTERVAL", "1.0"))
+API_CONCURRENCY = int(os.environ.get("STACK_API_CONCURRENCY", "4"))
+API_QUEUE_SECONDS = float(os.environ.get("STACK_API_QUEUE_SECONDS", "8"))
+RETRY_AFTER_SECONDS = "1"
+_API_PREFIXES = ("/_aws/execute-api/", "/restapis/")
 # Methods and API actions that never change state: every other request marks the state as changed.
 _READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 _READ_ACTION_PREFIXES = ("Get", "List", "Describe", "BatchGet", "Query", "Scan", "FilterLogEvents")
@@ -62,6 +73,7 @@ class StackServer:
         self.saved_changes = 0
         self.last_save_at: float | None = None
         self.last_change_at: float | None = None
+        self.api_gate: asyncio.Semaphore | None = None
 
     # ---- ASGI ----
     async def __call__(self, scope, receive, send):
@@ -71,6 +83,8 @@ class StackServer:
             return await ministack_app(scope, receive, send)
         if scope["path"] == IDENTITY_PATH:
             return await self._identity(send)
+        if scope["path"].startswith(_API_PREFIXES) and scope["method"] != "OPTIONS":
+            return await self._api_call(scope, receive, send, ministack_app)
         if not self._is_read(scope):
             async def send_and_count(message):
                 if message["type"] == "http.response.start":  # after the service changed its state
@@ -79,6 +93,20 @@ class StackServer:
                 await send(message)
             return await ministack_app(scope, receive, send_and_count)
         return await ministack_app(scope, receive, send)
+
+    async def _api_call(self, scope, receive, send, ministack_app) -> None:
+        if self.api_gate is None:  # created in the serving loop
+            self.api_gate = asyncio.Semaphore(API_CONCURRENCY)
+        try:
+            if API_QUEUE_SECONDS <= 0 and self.api_gate.locked():
+                raise TimeoutError  # no queue at all: turned away at once
+            await asyncio.wait_for(self.api_gate.acquire(), max(API_QUEUE_SECONDS, 0.001))
+        except TimeoutError:
+            return await _send_error(send, 503, "busy", "The local stack is busy; please retry in a moment.")
+        try:
+            await ministack_app(scope, receive, _GatewayErrors(send))
+        finally:
+            self.api_gate.release()
 
     @staticmethod
     def _is_read(scope) -> bool:
@@ -147,6 +175,45 @@ class StackServer:
         took = await self.save(progress) if self.changes != self.saved_changes else 0.0
         write_json_atomically(stop_file, {"phase": "saved", "seconds": round(took, 2)})
         log.warning("state saved at stop in %.1fs (nothing unsaved: %s)", took, took == 0.0)
+
+
+_CORS = [(b"access-control-allow-origin", b"*"),
+         (b"access-control-allow-headers", b"Content-Type,Authorization"),
+         (b"access-control-allow-methods", b"GET,POST,PUT,DELETE,OPTIONS")]
+
+
+async def _send_error(send, status: int, code: str, message: str) -> None:
+    """Our JSON error shape (as albums.http writes it), readable cross-origin, with a hint when to retry."""
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"retry-after", RETRY_AFTER_SECONDS.encode()), *_CORS]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _GatewayErrors:
+    """Replaces a 429/5xx that carries no CORS header (so the function did not write it: the gateway did, e.g.
+    `Task timed out after 10.00 seconds` or a throttle) with our JSON error, CORS and Retry-After."""
+
+    def __init__(self, send) -> None:
+        self.send = send
+        self.replaced = False
+
+    async def __call__(self, message) -> None:
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            has_cors = any(k.lower() == b"access-control-allow-origin" for k, _ in message.get("headers", []))
+            if (status == 429 or status >= 500) and not has_cors:  # 429 and our 503: the call did not run
+                self.replaced = True
+                log.warning("API Gateway answered %s without CORS: replaced by a readable error", status)
+                if status == 429:
+                    return await _send_error(self.send, 429, "throttled", "Too many requests; please retry.")
+                # Not a 503: the function may have run, so this is not one a client should blindly repeat.
+                return await _send_error(self.send, status, "gateway_error",
+                                         "The function failed or did not answer in time; please try again.")
+        elif self.replaced:
+            return None  # the body of the response we replaced
+        await self.send(message)
 
 
 def _clean_end(stack_dir: Path) -> None:
