@@ -1,4 +1,4 @@
-"""python -m bootstrap {up,down,reset,deploy,seed,destroy,status} [--target local|localstack|aws]
+"""python -m bootstrap {up,down,reset,deploy,seed,destroy,status,logs} [--target local|localstack|aws]
 
 `up` on the local target starts MiniStack (if not running), deploys, seeds an empty table and prints the URLs.
 """
@@ -15,7 +15,7 @@ import urllib.request
 
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
-from bootstrap import stack
+from bootstrap import logs, stack
 from bootstrap.emulator import Emulator
 from bootstrap.errors import StackError
 from bootstrap.target import Target, port, resolve
@@ -94,6 +94,18 @@ def status(target: Target) -> None:
         print(json.dumps(json.loads(target.outputs_file.read_text()), indent=2))
 
 
+def show_logs(target: Target, args: argparse.Namespace) -> None:
+    require_reachable(target)
+    try:
+        count = logs.show(target, args.function, args.request_id, args.since, args.follow,
+                          out=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        return
+    if count == 0:
+        what = f" for request {args.request_id}" if args.request_id else ""
+        print(f"no log lines{what} in the last {args.since:g} minutes", file=sys.stderr)
+
+
 COMMANDS = {
     "up": up,
     "down": down,
@@ -108,12 +120,17 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bootstrap", description=__doc__)
-    parser.add_argument("command", choices=COMMANDS)
+    parser.add_argument("command", choices=[*COMMANDS, "logs"])
     parser.add_argument("--target", default="local", choices=["local", "docker", "localstack", "aws"])
+    parser.add_argument("--function", help="logs: one function (albums-get, get, create, update, delete)")
+    parser.add_argument("--request-id", help="logs: only the lines of this Lambda request id")
+    parser.add_argument("--since", type=float, default=60, help="logs: minutes back (default 60)")
+    parser.add_argument("--follow", action="store_true", help="logs: keep printing new lines")
     args = parser.parse_args(argv)
     target = resolve(args.target)
+    commands = {**COMMANDS, "logs": lambda target: show_logs(target, args)}
     try:
-        COMMANDS[args.command](target)
+        commands[args.command](target)
     except StackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

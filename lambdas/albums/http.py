@@ -34,6 +34,7 @@ from albums.settings import get_settings
 
 CORS_ALLOW_HEADERS = "Content-Type,Authorization"
 CORS_ALLOW_METHODS = "GET,POST,PUT,DELETE,OPTIONS"
+REQUEST_ID_HEADER = "X-Request-Id"
 
 logger = logging.getLogger("albums")
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -85,6 +86,8 @@ def api_handler(operation: Operation) -> LambdaHandler:
                 logger.exception("unserialisable response")
                 response = _internal_error(request_id)
                 proxy = _to_proxy(response, cors)
+            # The id its log lines carry (`make logs REQUEST_ID=...`): API Gateway's own id differs on MiniStack.
+            proxy["headers"][REQUEST_ID_HEADER] = request_id
             logger.info(
                 "request",
                 extra={"fields": _access_fields(event, request, response.status, started)},
@@ -101,6 +104,7 @@ def cors_headers(allow_origin: str) -> dict[str, str]:
         "Access-Control-Allow-Origin": allow_origin,
         "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
         "Access-Control-Allow-Methods": CORS_ALLOW_METHODS,
+        "Access-Control-Expose-Headers": REQUEST_ID_HEADER,
     }
 
 
@@ -207,8 +211,20 @@ class JsonLogFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["error_type"] = record.exc_info[0].__name__ if record.exc_info[0] else None
+            code = _aws_error_code(record.exc_info[1])
+            if code:  # "ClientError" alone does not say what AWS refused
+                entry["error_code"] = code
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
+
+
+def _aws_error_code(error: BaseException | None) -> str | None:
+    """The AWS error code of a botocore ClientError (e.g. ProvisionedThroughputExceededException), else None."""
+    response = getattr(error, "response", None)
+    if not isinstance(response, Mapping):
+        return None
+    code = (response.get("Error") or {}).get("Code")
+    return str(code) if code else None
 
 
 class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -6,6 +6,7 @@ import base64
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 from albums import domain, http, repository, settings
 from albums.domain import AlbumNotFound, InvalidAlbum
@@ -170,3 +171,18 @@ def test_an_unserialisable_body_still_answers_500_with_cors(table):
     result = handler(make_event("GET"), FakeLambdaContext())
     assert result["statusCode"] == 500 and json.loads(result["body"])["error"]["code"] == "internal_error"
     assert_cors(result["headers"])
+
+
+def test_an_aws_error_is_logged_with_its_error_code(table, monkeypatch, capsys):
+    def refused(*_args, **_kwargs):
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                          "GetItem")
+
+    monkeypatch.setattr(repository.AlbumRepository, "get", refused)
+    result = get.handler(make_event("GET", {"rank": "3"}), FakeLambdaContext(aws_request_id="req-aws"))
+    assert result["statusCode"] == 500
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    failure = next(entry for entry in logged if entry["level"] == "ERROR")
+    assert failure["error_type"] == "ClientError"
+    assert failure["error_code"] == "ProvisionedThroughputExceededException"
+    assert failure["request_id"] == "req-aws"
