@@ -166,13 +166,26 @@ class StackServer:
         write_json_atomically(self.stack_dir / RUN_FILE, {**self.identity(), "lastChangeAt": self.last_change_at})
 
     async def final_save(self) -> None:
+        """Save with progress in stop.json, refreshed every second even while one big service is being written, so
+        `make down` can tell a long save (it waits) from a stuck server (it kills it)."""
         stop_file = self.stack_dir / STOP_FILE
         began = time.time()
+        current = {"phase": "saving", "service": "-", "since": began}
 
         def progress(service: str) -> None:
-            write_json_atomically(stop_file, {"phase": "saving", "service": service, "since": began})
+            current["service"] = service
+            write_json_atomically(stop_file, {**current, "beat": time.time()})
 
-        took = await self.save(progress) if self.changes != self.saved_changes else 0.0
+        async def heartbeat() -> None:
+            while True:
+                await asyncio.sleep(1)
+                write_json_atomically(stop_file, {**current, "beat": time.time()})
+
+        beating = asyncio.create_task(heartbeat())
+        try:
+            took = await self.save(progress) if self.changes != self.saved_changes else 0.0
+        finally:
+            beating.cancel()
         write_json_atomically(stop_file, {"phase": "saved", "seconds": round(took, 2)})
         log.warning("state saved at stop in %.1fs (nothing unsaved: %s)", took, took == 0.0)
 

@@ -87,6 +87,14 @@ class VersionConflict(AlbumError):
         self.current = current
 
 
+class UnreadableAlbum(AlbumError):
+    """The stored item of a rank is not an album this API can read (written by another tool, e.g. no `Album`)."""
+
+    def __init__(self, rank: int) -> None:
+        super().__init__(f"Album {rank} is stored in a form this API cannot read (it was changed outside the API).")
+        self.rank = rank
+
+
 class Unauthenticated(AlbumError):
     """No caller identity reached the function (the API Gateway authorizer should make this impossible)."""
 

@@ -27,6 +27,7 @@ from albums.domain import (
     InvalidAlbum,
     RankTaken,
     Unauthenticated,
+    UnreadableAlbum,
     VersionConflict,
     parse_json_body,
 )
@@ -161,6 +162,7 @@ _ERRORS: dict[type[AlbumError], tuple[int, str]] = {
     AlbumNotFound: (404, "not_found"),
     RankTaken: (409, "rank_taken"),
     VersionConflict: (409, "version_conflict"),
+    UnreadableAlbum: (409, "unreadable_album"),  # the request is fine; the stored item is not an album
 }
 
 

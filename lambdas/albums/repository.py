@@ -32,6 +32,7 @@ from albums.domain import (
     InvalidAlbum,
     NewAlbum,
     RankTaken,
+    UnreadableAlbum,
     VersionConflict,
     utc_timestamp,
     validate_new_album,
@@ -111,7 +112,11 @@ class AlbumRepository:
     # --- reads ---------------------------------------------------------------------------------------------------
 
     def get(self, rank: int) -> Album:
-        current = self._find(rank)
+        try:
+            current = self._find(rank)
+        except (KeyError, TypeError, ValueError, ArithmeticError) as error:  # an item another tool wrote
+            logger.error("album cannot be read", extra={"fields": {"rank": rank, "problem": repr(error)}})
+            raise UnreadableAlbum(rank) from None
         if current is None:
             raise AlbumNotFound(rank)
         return current

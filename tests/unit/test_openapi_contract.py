@@ -107,7 +107,7 @@ def test_every_error_code_the_functions_use_is_documented(spec):
 @pytest.mark.parametrize(
     ("method", "statuses"),
     [
-        ("get", {"200", "400", "401", "404", "500"}),
+        ("get", {"200", "400", "401", "404", "409", "500"}),
         ("post", {"201", "400", "401", "409", "500"}),
         ("put", {"200", "400", "401", "404", "409", "500"}),
         ("delete", {"204", "400", "401", "404", "409", "500"}),
