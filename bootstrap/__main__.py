@@ -86,6 +86,9 @@ def status(target: Target) -> None:
         print(f"MiniStack at {target.endpoint}: healthy (pid {identity['pid']}, state saved: {saved_text})")
     elif identity is not None:
         print(f"MiniStack at {target.endpoint}: serves another stack ({identity['stackDir']}), not this one")
+    elif emulator.healthy() and emulator.pid() is not None:
+        print(f"MiniStack at {target.endpoint}: healthy, started by an older bootstrap (pid {emulator.pid()}): "
+              "`make down`, then `make up`")
     elif emulator.healthy():
         print(f"MiniStack at {target.endpoint}: something else answers there, not the MiniStack of this stack")
     else:

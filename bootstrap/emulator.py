@@ -105,6 +105,9 @@ class Emulator:
                              f"{identity['pid']}), not of {self.stack_dir}: stop that one, or choose another port "
                              "(make up PORT=4577)")
         if identity is None and self.healthy():
+            if self.pid() is not None:  # ours, started by an older version of this bootstrap (no identity)
+                raise StackError(f"an older MiniStack of {self.stack_dir} (pid {self.pid()}) is running on port "
+                                 f"{self.port}: stop it once with `make down`, then `make up`")
             raise StackError(f"port {self.port} is already served by something that is not the MiniStack of "
                              f"{self.stack_dir}: stop it, or choose another port (make up PORT=4577)")
 
@@ -167,9 +170,9 @@ class Emulator:
     def stop(self, wait_seconds: float | None = None, hard: bool = False, report=None) -> bool:
         """Graceful stop: SIGTERM, then wait while it saves (as long as that takes), then make sure nothing of the
         stack is left running. Returns True if it was running. `report(line)` is told what is happening."""
-        self.refuse_foreign(self.identity())
         pid = self.pid()
         if pid is None:
+            self.refuse_foreign(self.identity())
             if self.pid_file.exists():
                 self._reap_leftovers()
             self.pid_file.unlink(missing_ok=True)
@@ -272,7 +275,12 @@ def _is_our_server(pid: int, stack_dir: Path) -> bool:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:  # no /proc (macOS): trust the pid file
         return _alive(pid)
-    return str(SERVER_SCRIPT).encode() in command and str(stack_dir.resolve()).encode() in command
+    if str(SERVER_SCRIPT).encode() in command and str(stack_dir.resolve()).encode() in command:
+        return True
+    try:  # `python -m hypercorn ministack.app:app` in the stack dir: what older versions of this bootstrap started
+        return b"ministack.app:app" in command and Path(os.readlink(f"/proc/{pid}/cwd")) == stack_dir.resolve()
+    except OSError:
+        return False
 
 
 def _group_is_ours(pgid: int, stack_dir: Path) -> bool:
