@@ -159,12 +159,20 @@ class Emulator:
         return UncleanEnd(started_at=run.get("startedAt"), last_save_at=run.get("lastSaveAt"))
 
     def _reap_leftovers(self) -> None:
-        """A killed server can leave its Lambda workers (same process group) running: end them before a start."""
+        """A killed server can leave its Lambda workers (same process group) running: end them before a start.
+        A server of this stack dir that is alive but did not answer on our port is never killed here: two servers
+        on one state dir would overwrite each other's saves."""
         try:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return
-        if _is_our_server(pid, self.stack_dir) or _group_is_ours(pid, self.stack_dir):
+        if _is_our_server(pid, self.stack_dir):
+            where = _server_port(pid)
+            hint = (f"it serves port {where}: `make down PORT={where}`" if where and where != self.port
+                    else "`make down` stops it")
+            raise StackError(f"the MiniStack of {self.stack_dir} (pid {pid}) is running but does not answer on "
+                             f"port {self.port}; {hint}")
+        if _group_is_ours(pid, self.stack_dir):
             _kill_group(pid)
 
     def stop(self, wait_seconds: float | None = None, hard: bool = False, report=None) -> bool:
@@ -281,6 +289,16 @@ def _is_our_server(pid: int, stack_dir: Path) -> bool:
         return b"ministack.app:app" in command and Path(os.readlink(f"/proc/{pid}/cwd")) == stack_dir.resolve()
     except OSError:
         return False
+
+
+def _server_port(pid: int) -> int | None:
+    """The port a server of ours was started on (its last argument; `--bind host:port` for the older one)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        return int(command[command.index("--bind") + 1].rsplit(":", 1)[1] if "--bind" in command else
+                   [part for part in command if part][-1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _group_is_ours(pgid: int, stack_dir: Path) -> bool:

@@ -1,7 +1,7 @@
 """The local cloud's process: who serves which port, what a crash loses, what a stop waits for.
 
 Each test runs its own throwaway MiniStack (no deploy: the emulator alone) in a temporary stack dir, on a port from
-THROWAWAY_PORT (a first port; the tests use it and the next ones) or, unset, from the operating system.
+THROWAWAY_PORT or, unset, a free port from the operating system.
 """
 
 from __future__ import annotations
@@ -20,15 +20,14 @@ import boto3
 import pytest
 
 from bootstrap.emulator import Emulator
+from bootstrap.errors import StackError
 from tests.support import ROOT
 
 TABLE = "CrashTest"
-_next_port = iter(range(int(os.environ.get("THROWAWAY_PORT", "0")), 65536))
-
-
 def throwaway_port() -> int:
+    """THROWAWAY_PORT when set (each test stops its stack before the next starts, so one port serves them all)."""
     if os.environ.get("THROWAWAY_PORT"):
-        return next(_next_port)
+        return int(os.environ["THROWAWAY_PORT"])
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -208,3 +207,15 @@ def test_down_saves_reports_and_leaves_nothing_running(tmp_path: Path, emulators
     assert emulator.start()
     assert emulator.unclean_end() is None
     assert count_items(emulator) == 50
+
+
+def test_a_running_stack_is_never_started_twice_on_another_port(tmp_path: Path, emulators: list[Emulator]) -> None:
+    emulator = new_emulator(emulators, tmp_path / "stack")
+    emulator.start()
+    pid = emulator.identity()["pid"]
+    # the same stack dir on another port: a second server would overwrite the first one's saves
+    other_port = Emulator(emulator.stack_dir, emulator.port + 1 if emulator.port < 65535 else emulator.port - 1)
+    with pytest.raises(StackError, match=f"is running but does not answer on port {other_port.port}; it serves port "
+                                         f"{emulator.port}: `make down PORT={emulator.port}`"):
+        other_port.start()
+    assert emulator.identity()["pid"] == pid  # untouched
