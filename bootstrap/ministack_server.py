@@ -6,11 +6,12 @@ serving when its master is killed). Around MiniStack's ASGI app it adds:
 
 - `GET /_stack/identity`: which stack dir, pid and instance serve this port, so `up`/`down`/`status` can tell our
   stack from another clone's on the same port.
-- Saving while running. MiniStack 1.5.33 writes its state only at a graceful stop. We save every service whose
-  state may have changed, at most every SAVE_INTERVAL seconds (stretched to 2x the last save's duration so a big
-  state never starves requests): a snapshot is taken in the event loop (where the services mutate their state, so
-  it is consistent per service), then written to `<service>.json.tmp`, fsynced and renamed over `<service>.json`,
-  so a crash mid-save leaves the previous file whole.
+- Saving while running. MiniStack 1.5.33 writes its state only at a graceful stop. We save every service soon
+  after a change: within a 0.1 s tick once the last save is SAVE_INTERVAL old, so one write is saved at once and a
+  stream of writes about once a second (the interval stretches to 2x the last save's duration, so a big state
+  never starves requests). A snapshot is taken in the event loop (where the services mutate their state, so it is
+  consistent per service), then written to `<service>.json.tmp`, fsynced and renamed over `<service>.json`, so a
+  crash mid-save leaves the previous file whole.
 - A run file (`running.json`) that exists only while the server runs and records its last save; the next start
   finds it after a crash and reports what was lost.
 - An admission gate for API calls (`/_aws/execute-api/...`). MiniStack starts one Lambda worker per concurrent
@@ -42,6 +43,7 @@ RUN_FILE = "running.json"
 STOP_FILE = "stop.json"
 LAST_RUN_FILE = "last-run.json"
 SAVE_INTERVAL = float(os.environ.get("STACK_SAVE_INTERVAL", "1.0"))
+SAVE_TICK = 0.1
 API_CONCURRENCY = int(os.environ.get("STACK_API_CONCURRENCY", "4"))
 API_QUEUE_SECONDS = float(os.environ.get("STACK_API_QUEUE_SECONDS", "8"))
 RETRY_AFTER_SECONDS = "1"
@@ -73,6 +75,7 @@ class StackServer:
         self.saved_changes = 0
         self.last_save_at: float | None = None
         self.last_change_at: float | None = None
+        self.last_save_seconds: float | None = None
         self.api_gate: asyncio.Semaphore | None = None
 
     # ---- ASGI ----
@@ -123,7 +126,8 @@ class StackServer:
 
     def identity(self) -> dict:
         return {"stackDir": str(self.stack_dir), "pid": os.getpid(), "instance": self.instance,
-                "startedAt": self.started_at, "lastSaveAt": self.last_save_at}
+                "startedAt": self.started_at, "lastSaveAt": self.last_save_at,
+                "lastSaveSeconds": self.last_save_seconds}
 
     # ---- saving ----
     async def save(self, progress=None) -> float:
@@ -150,17 +154,21 @@ class StackServer:
         return time.monotonic() - began
 
     async def save_periodically(self) -> None:
-        interval = SAVE_INTERVAL
+        """A change is saved within a tick (0.1 s) after the state has rested from the last save for `interval`:
+        single writes are saved at once, a stream of writes at most every SAVE_INTERVAL (or 2x the last save's
+        duration, whichever is longer)."""
+        interval, rested_since = SAVE_INTERVAL, float("-inf")  # the first change is saved at the next tick
         while True:
-            await asyncio.sleep(interval)
-            if self.changes == self.saved_changes:
+            await asyncio.sleep(SAVE_TICK)
+            if self.changes == self.saved_changes or time.monotonic() - rested_since < interval:
                 continue
             try:
                 took = await self.save()
             except Exception:  # a failed save is retried at the next tick; the last good files stay
                 log.exception("periodic save failed")
                 continue
-            interval = max(SAVE_INTERVAL, 2 * took)
+            self.last_save_seconds = round(took, 3)
+            interval, rested_since = max(SAVE_INTERVAL, 2 * took), time.monotonic()
 
     def _write_run_file(self) -> None:
         write_json_atomically(self.stack_dir / RUN_FILE, {**self.identity(), "lastChangeAt": self.last_change_at})
