@@ -135,7 +135,7 @@ class StackServer:
         from ministack.app import _build_persistence_save_dict
         from ministack.core import persistence
 
-        began = time.monotonic()
+        began, snapshot_at = time.monotonic(), time.time()  # every change acknowledged before now is in this save
         changes = self.changes
         self.state_dir.mkdir(parents=True, exist_ok=True)
         for name, get_state in _build_persistence_save_dict().items():
@@ -149,7 +149,7 @@ class StackServer:
             await asyncio.to_thread(write_json_atomically, self.state_dir / f"{name}.json", document,
                                     persistence._json_default)
         self.saved_changes = changes
-        self.last_save_at = time.time()
+        self.last_save_at = snapshot_at
         self._write_run_file()
         return time.monotonic() - began
 
