@@ -32,6 +32,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import secrets
 import signal
 import sys
@@ -55,6 +56,26 @@ _READ_ACTION_PREFIXES = ("Get", "List", "Describe", "BatchGet", "Query", "Scan",
 log = logging.getLogger("stack")
 
 
+ALL = "*"
+# Which state files a signed request's service (its SigV4 credential scope) or its X-Amz-Target prefix can change.
+# Lambda logs are written by invocations, not requests: they are saved at stop, not while running.
+_STATE_FILES = {
+    "dynamodb": {"dynamodb"}, "DynamoDB_20120810": {"dynamodb"},
+    "cognito-idp": {"cognito"}, "AWSCognitoIdentityProviderService": {"cognito"},
+    "lambda": {"lambda"}, "apigateway": {"apigateway", "apigateway_v1"}, "s3": {"s3"}, "iam": {"iam"},
+    "logs": {"cloudwatch_logs"}, "Logs_20140328": {"cloudwatch_logs"}, "sts": set(),
+}
+_CREDENTIAL_SCOPE = re.compile(rb"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
+
+
+def _state_files_changed_by(scope) -> set[str]:
+    headers = dict(scope["headers"])
+    scope_match = _CREDENTIAL_SCOPE.search(headers.get(b"authorization", b""))
+    service = scope_match.group(1).decode() if scope_match else \
+        headers.get(b"x-amz-target", b"").decode("latin-1").split(".", 1)[0]
+    return _STATE_FILES.get(service, {ALL})  # unknown: mark everything, saving too much rather than too little
+
+
 def write_json_atomically(path: Path, document: object, default=None) -> None:
     """Temp file + fsync + rename: a reader (or the next start) sees the old file or the new one, never half."""
     temporary = path.with_name(path.name + ".tmp")
@@ -71,8 +92,9 @@ class StackServer:
         self.state_dir = state_dir
         self.instance = secrets.token_hex(8)
         self.started_at = time.time()
-        self.changes = 0  # requests that may have changed state, counted when their response starts
-        self.saved_changes = 0
+        # State files that requests may have changed since their last save (ALL: no idea which), marked when the
+        # response starts, i.e. after the service changed its state.
+        self.unsaved: set[str] = set()
         self.last_save_at: float | None = None
         self.last_change_at: float | None = None
         self.last_save_seconds: float | None = None
@@ -89,12 +111,14 @@ class StackServer:
         if scope["path"].startswith(_API_PREFIXES) and scope["method"] != "OPTIONS":
             return await self._api_call(scope, receive, send, ministack_app)
         if not self._is_read(scope):
-            async def send_and_count(message):
-                if message["type"] == "http.response.start":  # after the service changed its state
-                    self.changes += 1
+            changed = _state_files_changed_by(scope)
+
+            async def send_and_mark(message):
+                if message["type"] == "http.response.start":
+                    self.unsaved.update(changed)
                     self.last_change_at = time.time()
                 await send(message)
-            return await ministack_app(scope, receive, send_and_count)
+            return await ministack_app(scope, receive, send_and_mark)
         return await ministack_app(scope, receive, send)
 
     async def _api_call(self, scope, receive, send, ministack_app) -> None:
@@ -130,26 +154,35 @@ class StackServer:
                 "lastSaveSeconds": self.last_save_seconds}
 
     # ---- saving ----
-    async def save(self, progress=None) -> float:
-        """Save every service that has state; returns the seconds it took."""
+    async def save(self, progress=None, also: frozenset[str] = frozenset()) -> float:
+        """Save the state files marked unsaved (and those in `also`); returns the seconds it took. A file
+        whose snapshot fails (a Lambda thread changed it meanwhile) stays marked and is tried again next time."""
         from ministack.app import _build_persistence_save_dict
         from ministack.core import persistence
 
         began, snapshot_at = time.monotonic(), time.time()  # every change acknowledged before now is in this save
-        changes = self.changes
+        wanted, self.unsaved = self.unsaved | also, set()
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        failed = set()
         for name, get_state in _build_persistence_save_dict().items():
+            if not (ALL in wanted or name in wanted):
+                continue
             if progress:
                 progress(name)
-            state = get_state()  # in the event loop: services change their state there, so this is consistent
-            if state is None:
-                continue
-            document = {"__ministack_format__": persistence._state_format_version(name), "payload": state}
-            # Serialising and writing a large state (50,000 albums) is slow: off the event loop.
-            await asyncio.to_thread(write_json_atomically, self.state_dir / f"{name}.json", document,
-                                    persistence._json_default)
-        self.saved_changes = changes
-        self.last_save_at = snapshot_at
+            try:
+                state = get_state()  # in the event loop, where request handlers change state
+                if state is None:
+                    continue
+                document = {"__ministack_format__": persistence._state_format_version(name), "payload": state}
+                # Serialising and writing a large state (50,000 albums) is slow: off the event loop.
+                await asyncio.to_thread(write_json_atomically, self.state_dir / f"{name}.json", document,
+                                        persistence._json_default)
+            except Exception:
+                log.exception("saving %s failed; it is tried again", name)
+                failed.add(name)
+        self.unsaved |= failed
+        if not failed:
+            self.last_save_at = snapshot_at
         self._write_run_file()
         return time.monotonic() - began
 
@@ -160,13 +193,9 @@ class StackServer:
         interval, rested_since = SAVE_INTERVAL, float("-inf")  # the first change is saved at the next tick
         while True:
             await asyncio.sleep(SAVE_TICK)
-            if self.changes == self.saved_changes or time.monotonic() - rested_since < interval:
+            if not self.unsaved or time.monotonic() - rested_since < interval:
                 continue
-            try:
-                took = await self.save()
-            except Exception:  # a failed save is retried at the next tick; the last good files stay
-                log.exception("periodic save failed")
-                continue
+            took = await self.save()
             self.last_save_seconds = round(took, 3)
             interval, rested_since = max(SAVE_INTERVAL, 2 * took), time.monotonic()
 
@@ -191,11 +220,17 @@ class StackServer:
 
         beating = asyncio.create_task(heartbeat())
         try:
-            took = await self.save(progress) if self.changes != self.saved_changes else 0.0
+            # What requests changed, and the Lambda logs (written by invocations, not by requests).
+            took = await self.save(progress, also=frozenset({"cloudwatch_logs"}))
+            for _retry in range(3):
+                if not self.unsaved:
+                    break
+                took += await self.save(progress)
         finally:
             beating.cancel()
         write_json_atomically(stop_file, {"phase": "saved", "seconds": round(took, 2)})
-        log.warning("state saved at stop in %.1fs (nothing unsaved: %s)", took, took == 0.0)
+        log.warning("state saved at stop in %.1fs%s", took,
+                    f"; NOT saved: {sorted(self.unsaved)}" if self.unsaved else "")
 
 
 _CORS = [(b"access-control-allow-origin", b"*"),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bootstrap.ministack_server import StackServer, _GatewayErrors, write_json_atomically
+from bootstrap.ministack_server import StackServer, _GatewayErrors, _state_files_changed_by, write_json_atomically
 
 TIMED_OUT = json.dumps({"message": json.dumps({"errorMessage": "Task timed out after 10.00 seconds"})}).encode()
 
@@ -76,3 +76,16 @@ def test_the_state_file_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None:
     with pytest.raises(TypeError):  # fails half-way through writing the temp file
         write_json_atomically(path, {"v": 2, "bad": Unserialisable()})
     assert json.loads(path.read_text()) == {"v": 1}
+
+
+@pytest.mark.parametrize(("headers", "files"), [
+    ({b"authorization": b"AWS4-HMAC-SHA256 Credential=test/20261126/us-east-1/dynamodb/aws4_request, Sig=x"},
+     {"dynamodb"}),
+    ({b"authorization": b"AWS4-HMAC-SHA256 Credential=AKIA/20261126/eu-west-1/apigateway/aws4_request"},
+     {"apigateway", "apigateway_v1"}),
+    ({b"x-amz-target": b"AWSCognitoIdentityProviderService.SignUp"}, {"cognito"}),  # unsigned public call
+    ({b"authorization": b"AWS4-HMAC-SHA256 Credential=test/20261126/us-east-1/kinesis/aws4_request"}, {"*"}),
+    ({}, {"*"}),  # no idea: everything is saved
+])
+def test_which_state_files_a_request_may_change(headers: dict, files: set) -> None:
+    assert _state_files_changed_by({"headers": list(headers.items())}) == files
