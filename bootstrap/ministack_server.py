@@ -6,8 +6,9 @@ serving when its master is killed). Around MiniStack's ASGI app it adds:
 
 - `GET /_stack/identity`: which stack dir, pid and instance serve this port, so `up`/`down`/`status` can tell our
   stack from another clone's on the same port.
-- Saving while running. MiniStack 1.5.33 writes its state only at a graceful stop. We save every service soon
-  after a change: within a 0.1 s tick once the last save is SAVE_INTERVAL old, so one write is saved at once and a
+- Saving while running. MiniStack 1.5.33 writes its state only at a graceful stop. We save the state files a
+  request may have changed (its SigV4 service or X-Amz-Target names them; the Lambda logs wait for the stop) soon
+  after the change: within a 0.1 s tick once the last save is SAVE_INTERVAL old, so one write is saved at once and a
   stream of writes about once a second (the interval stretches to 2x the last save's duration, so a big state
   never starves requests). A snapshot is taken in the event loop (where the services mutate their state, so it is
   consistent per service), then written to `<service>.json.tmp`, fsynced and renamed over `<service>.json`, so a
