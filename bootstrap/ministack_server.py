@@ -49,7 +49,11 @@ SAVE_TICK = 0.1
 API_CONCURRENCY = int(os.environ.get("STACK_API_CONCURRENCY", "4"))
 API_QUEUE_SECONDS = float(os.environ.get("STACK_API_QUEUE_SECONDS", "8"))
 RETRY_AFTER_SECONDS = "1"
-_API_PREFIXES = ("/_aws/execute-api/", "/restapis/")
+
+
+def _is_api_call(path: str) -> bool:
+    """A call of a deployed API (not the API Gateway management API, which also lives under /restapis/)."""
+    return path.startswith("/_aws/execute-api/") or (path.startswith("/restapis/") and "/_user_request_/" in path)
 # Methods and API actions that never change state: every other request marks the state as changed.
 _READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 _READ_ACTION_PREFIXES = ("Get", "List", "Describe", "BatchGet", "Query", "Scan", "FilterLogEvents")
@@ -109,7 +113,7 @@ class StackServer:
             return await ministack_app(scope, receive, send)
         if scope["path"] == IDENTITY_PATH:
             return await self._identity(send)
-        if scope["path"].startswith(_API_PREFIXES) and scope["method"] != "OPTIONS":
+        if _is_api_call(scope["path"]) and scope["method"] != "OPTIONS":
             return await self._api_call(scope, receive, send, ministack_app)
         if not self._is_read(scope):
             changed = _state_files_changed_by(scope)

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bootstrap.ministack_server import StackServer, _GatewayErrors, _state_files_changed_by, write_json_atomically
+from bootstrap.ministack_server import (
+    StackServer,
+    _GatewayErrors,
+    _is_api_call,
+    _state_files_changed_by,
+    write_json_atomically,
+)
 
 TIMED_OUT = json.dumps({"message": json.dumps({"errorMessage": "Task timed out after 10.00 seconds"})}).encode()
 
@@ -89,3 +95,11 @@ def test_the_state_file_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None:
 ])
 def test_which_state_files_a_request_may_change(headers: dict, files: set) -> None:
     assert _state_files_changed_by({"headers": list(headers.items())}) == files
+
+
+@pytest.mark.parametrize(("path", "is_call"), [
+    ("/_aws/execute-api/abc123/prod/album", True), ("/restapis/abc123/prod/_user_request_/album", True),
+    ("/restapis/abc123/deployments", False), ("/restapis/abc123/resources/r1/methods/GET", False),  # management
+])
+def test_only_calls_of_a_deployed_api_pass_the_gate(path: str, is_call: bool) -> None:
+    assert _is_api_call(path) is is_call
