@@ -221,12 +221,14 @@ def test_a_running_stack_is_never_started_twice_on_another_port(tmp_path: Path, 
     assert emulator.identity()["pid"] == pid  # untouched
 
 
-def test_a_fresh_stack_comes_back_whole_after_down(tmp_path: Path, emulators: list[Emulator]) -> None:
-    """Everything `up` made is saved while running: after `down` + `up` nothing needs re-deploying."""
+def test_a_fresh_stack_comes_back_whole_after_a_crash(tmp_path: Path, emulators: list[Emulator]) -> None:
+    """Everything `up` made is saved while running: after a hard kill and `up`, nothing needs re-deploying."""
     emulator = new_emulator(emulators, tmp_path / "stack")
     first = bootstrap("up", emulator)
     assert first.returncode == 0, first.stderr
-    assert bootstrap("down", emulator).returncode == 0
+    wait_for_save_after(emulator, time.time())
+    emulator.stop(hard=True)
     second = bootstrap("up", emulator)
     assert second.returncode == 0, second.stderr
+    assert "did not stop cleanly" in second.stdout
     assert "Changes: none" in second.stdout, second.stdout
