@@ -100,6 +100,8 @@ class StackServer:
         # State files that requests may have changed since their last save (ALL: no idea which), marked when the
         # response starts, i.e. after the service changed its state.
         self.unsaved: set[str] = set()
+        self.saving = False
+        self.stopping = False
         self.last_save_at: float | None = None
         self.last_change_at: float | None = None
         self.last_save_seconds: float | None = None
@@ -156,7 +158,7 @@ class StackServer:
     def identity(self) -> dict:
         return {"stackDir": str(self.stack_dir), "pid": os.getpid(), "instance": self.instance,
                 "startedAt": self.started_at, "lastSaveAt": self.last_save_at,
-                "lastSaveSeconds": self.last_save_seconds}
+                "lastSaveSeconds": self.last_save_seconds, "allSaved": not (self.unsaved or self.saving)}
 
     # ---- saving ----
     async def save(self, progress=None, also: frozenset[str] = frozenset()) -> float:
@@ -167,26 +169,31 @@ class StackServer:
 
         began, snapshot_at = time.monotonic(), time.time()  # every change acknowledged before now is in this save
         wanted, self.unsaved = self.unsaved | also, set()
+        self.saving = True
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        failed = set()
-        for name, get_state in _build_persistence_save_dict().items():
-            if not (ALL in wanted or name in wanted):
-                continue
-            if progress:
-                progress(name)
-            try:
-                state = get_state()  # in the event loop, where request handlers change state
-                if state is None:
+        saved: set[str] = set()
+        try:
+            for name, get_state in _build_persistence_save_dict().items():
+                if not (ALL in wanted or name in wanted):
                     continue
-                document = {"__ministack_format__": persistence._state_format_version(name), "payload": state}
-                # Serialising and writing a large state (50,000 albums) is slow: off the event loop.
-                await asyncio.to_thread(write_json_atomically, self.state_dir / f"{name}.json", document,
-                                        persistence._json_default)
-            except Exception:
-                log.exception("saving %s failed; it is tried again", name)
-                failed.add(name)
-        self.unsaved |= failed
-        if not failed:
+                if progress:
+                    progress(name)
+                try:
+                    state = get_state()  # in the event loop, where request handlers change state
+                    if state is not None:
+                        document = {"__ministack_format__": persistence._state_format_version(name),
+                                    "payload": state}
+                        # Serialising and writing a large state (50,000 albums) is slow: off the event loop.
+                        await asyncio.to_thread(write_json_atomically, self.state_dir / f"{name}.json", document,
+                                                persistence._json_default)
+                    saved.add(name)
+                except Exception:
+                    log.exception("saving %s failed; it is tried again", name)
+            wanted -= {ALL}  # every file was visited: what is left to retry is what failed
+        finally:  # failed or not reached: still unsaved
+            self.unsaved |= wanted - saved
+            self.saving = False
+        if not (wanted - saved):
             self.last_save_at = snapshot_at
         self._write_run_file()
         return time.monotonic() - began
@@ -196,7 +203,7 @@ class StackServer:
         single writes are saved at once, a stream of writes at most every SAVE_INTERVAL (or 2x the last save's
         duration, whichever is longer)."""
         interval, rested_since = SAVE_INTERVAL, float("-inf")  # the first change is saved at the next tick
-        while True:
+        while not self.stopping:
             await asyncio.sleep(SAVE_TICK)
             if not self.unsaved or time.monotonic() - rested_since < interval:
                 continue
@@ -299,7 +306,8 @@ async def serve(stack_dir: Path, host: str, port: int) -> None:
 
     async def shutdown_trigger() -> None:
         await stopping.wait()
-        saver.cancel()
+        server.stopping = True
+        await saver  # lets a save in progress finish: a cancelled one would leave its writer thread running
         await server.final_save()
         ministack.app.PERSIST_STATE = False  # its own save at shutdown would only repeat ours
 

@@ -92,6 +92,13 @@ def living_members(pgid: int) -> list[int]:
     return members
 
 
+def wait_until_all_saved(emulator: Emulator, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not (emulator.identity() or {}).get("allSaved"):
+        assert time.monotonic() < deadline, f"changes still unsaved after {seconds}s"
+        time.sleep(0.05)
+
+
 def wait_for_save_after(emulator: Emulator, moment: float, seconds: float = 15) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -226,7 +233,7 @@ def test_a_fresh_stack_comes_back_whole_after_a_crash(tmp_path: Path, emulators:
     emulator = new_emulator(emulators, tmp_path / "stack")
     first = bootstrap("up", emulator)
     assert first.returncode == 0, first.stderr
-    wait_for_save_after(emulator, time.time())
+    wait_until_all_saved(emulator)
     emulator.stop(hard=True)
     second = bootstrap("up", emulator)
     assert second.returncode == 0, second.stderr
