@@ -67,6 +67,10 @@ class Emulator:
             "IOT_MTLS_ENABLED": "0",  # its IoT listener would bind 0.0.0.0:8883
             "SFTP_ENABLED": "0",
             "LOG_LEVEL": os.environ.get("MINISTACK_LOG_LEVEL", "WARNING"),
+            # MiniStack's cap on Lambda executions in flight (default: from memory, ~570 here). Our server admits
+            # only a few API calls at once (STACK_API_CONCURRENCY), so this only bounds direct invokes; past it an
+            # invoke is throttled (429, made readable and retried by the page) rather than starting a 17th worker.
+            "LAMBDA_ACCOUNT_CONCURRENCY": "16",
         }
 
     def healthy(self, timeout: float = 1.0) -> bool:
