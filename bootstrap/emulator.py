@@ -227,6 +227,19 @@ class Emulator:
                 return
             time.sleep(0.1)
 
+    def lambda_workers(self, function: str) -> list[int]:
+        """Pids of the worker processes MiniStack runs for a function of this stack (for fault benchmarks)."""
+        marker, root = f"ministack-lambda-{function}-".encode(), str(self.stack_dir.resolve()).encode()
+        pids = []
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                command = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker in command and root in command:
+                pids.append(int(proc.name))
+        return pids
+
     def _stop_progress(self) -> dict | None:
         try:
             return json.loads((self.stack_dir / STOP_FILE).read_text())

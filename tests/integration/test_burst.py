@@ -1,12 +1,15 @@
-"""Bursts: many clients at once get answers, never a gateway error without CORS.
+"""Bursts and stuck functions: clients get answers, never a gateway error without CORS.
 
 The test stack (default gate) must answer 40 concurrent page requests without a 5xx. A throwaway stack with a gate
 of one call and no queue shows what a client gets when it must be turned away: 503, CORS, Retry-After, our
-JSON error. Speed is measured by `make bench` (section 8), not asserted here."""
+JSON error. A function that times out (its worker frozen) gives the client a readable 502 with CORS. Speed is
+measured by `make bench` (section 8), not asserted here."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -68,3 +71,25 @@ def test_a_call_that_waited_too_long_is_a_readable_503(on_narrow_stack) -> None:
         assert response.headers["Access-Control-Allow-Origin"] == "*"
         assert response.headers["Retry-After"] == "1"
         assert response.json()["error"]["code"] == "busy"
+
+
+def test_a_function_that_times_out_is_a_readable_error(stack: dict, api) -> None:
+    """The GET function's worker frozen during a call: after the 10 s function timeout API Gateway answers on its
+    own (MiniStack: 502 without CORS, its own error text); the client gets our JSON error with CORS."""
+    emulator = Emulator(Path(os.environ.get("STACK_DIR", ROOT / ".stack")).resolve(), int(os.environ["PORT"]))
+    assert api.get(rank=1).status_code == 200  # a warm worker to freeze
+    workers = emulator.lambda_workers("albums-get")
+    assert workers
+    for pid in workers:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        response = api.get(rank=1)
+    finally:
+        for pid in workers:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGCONT)
+    assert response.status_code == 502
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.json()["error"]["code"] == "gateway_error"
+    assert "Task timed out" not in response.text
+    assert api.get(rank=1).status_code == 200  # a new worker serves the next call
