@@ -33,7 +33,7 @@ STOP ?= $(PY) -m bootstrap down
 export PORT STACK_DIR TARGET AWS_STACK_DIR  # TARGET: the default of bootstrap/target.py's password_auth_flows
 
 .PHONY: help install up down reset status deploy destroy test test-unit test-integration test-e2e test-postman \
-        test-stack test-stack-down lint bench chromium clean postman-env test-docker
+        test-stack test-stack-down lint bench chromium clean postman-env test-docker logs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -61,6 +61,10 @@ reset: ## Stop MiniStack and wipe local state (users, albums, everything)
 
 status: ## Is the local stack running? Print its outputs
 	@$(PY) -m bootstrap status
+
+logs: ## Functions' log lines (CloudWatch Logs): FUNCTION=get REQUEST_ID=<id> SINCE=<minutes> FOLLOW=1
+	@$(PY) -m bootstrap logs --target $(TARGET) $(if $(FUNCTION),--function $(FUNCTION)) \
+	  $(if $(REQUEST_ID),--request-id $(REQUEST_ID)) $(if $(SINCE),--since $(SINCE)) $(if $(FOLLOW),--follow)
 
 deploy: install ## Deploy to TARGET=aws|localstack (uses your AWS credentials / LocalStack)
 	@$(PY) -m bootstrap up --target $(TARGET)

@@ -14,14 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import dashboard, faults, latency, load, machine, package, report, stack_start
+from bench import burst, dashboard, faults, latency, load, machine, package, report, stack_start
 from bench.common import Row, config_from_env
 from bench.context import Bench
 from bench.scale import Scale
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 SECTIONS = {"1": "1 start", "2": "2 latency", "3": "3 scale", "4": "4 package", "5": "5 dashboard",
-            "6": "6 load", "7": "7 faults"}
+            "6": "6 load", "7": "7 faults", "8": "8 burst"}
 
 
 class Run:
@@ -59,7 +59,7 @@ class Run:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--sections", default="1,2,3,4,5,6,7", help="comma-separated section numbers")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8", help="comma-separated section numbers")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown too")
     args = parser.parse_args(argv)
     wanted = {s.strip() for s in args.sections.split(",") if s.strip()}
@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         run.section("3", "pages at 500 albums", lambda: scale.measure_small(bench))
         run.section("5", "dashboard in Chromium", lambda: dashboard.run(bench))
         run.section("6", "concurrent users + audit", lambda: load.run(bench))
+        run.section("8", f"{burst.CLIENTS} clients at once", lambda: burst.run(bench))
         run.section("3", f"bulk seed to {config.scale_albums:,} + pages", lambda: scale.grow_and_measure(bench))
         run.section("7", "graceful restart, hard kill", lambda: faults.run(bench))
     finally:

@@ -1,4 +1,4 @@
-"""python -m bootstrap {up,down,reset,deploy,seed,destroy,status} [--target local|localstack|aws]
+"""python -m bootstrap {up,down,reset,deploy,seed,destroy,status,logs} [--target local|localstack|aws]
 
 `up` on the local target starts MiniStack (if not running), deploys, seeds an empty table and prints the URLs.
 """
@@ -15,7 +15,7 @@ import urllib.request
 
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
-from bootstrap import stack
+from bootstrap import logs, stack
 from bootstrap.emulator import Emulator
 from bootstrap.errors import StackError
 from bootstrap.target import Target, port, resolve
@@ -28,8 +28,12 @@ def emulator_for(target: Target) -> Emulator:
 def up(target: Target) -> None:
     began = time.monotonic()
     if target.name == "local":
-        started = emulator_for(target).start()
+        emulator = emulator_for(target)
+        started = emulator.start()
         print(f"MiniStack {'started' if started else 'already running'} at {target.endpoint}")
+        unclean = emulator.unclean_end(forget=True)
+        if unclean:
+            print(f"warning: {unclean.describe()}")
     else:
         require_reachable(target)
     outputs, report = stack.deploy(target)
@@ -60,7 +64,7 @@ def require_reachable(target: Target) -> None:
 
 
 def down(target: Target) -> None:
-    if emulator_for(target).stop():
+    if emulator_for(target).stop(report=lambda line: print(line, flush=True)):
         print("MiniStack stopped gracefully; its state is kept in " + str(target.stack_dir))
     else:
         print("MiniStack was not running")
@@ -75,9 +79,34 @@ def reset(target: Target) -> None:
 
 def status(target: Target) -> None:
     emulator = emulator_for(target)
-    print(f"MiniStack at {target.endpoint}: {'healthy' if emulator.healthy() else 'not running'}")
+    identity = emulator.identity()
+    if emulator.serves_us(identity):
+        saved = identity.get("lastSaveAt")
+        saved_text = time.strftime("%H:%M:%S", time.localtime(saved)) if saved else "nothing changed yet"
+        print(f"MiniStack at {target.endpoint}: healthy (pid {identity['pid']}, state saved: {saved_text})")
+    elif identity is not None:
+        print(f"MiniStack at {target.endpoint}: serves another stack ({identity['stackDir']}), not this one")
+    elif emulator.healthy() and emulator.pid() is not None:
+        print(f"MiniStack at {target.endpoint}: healthy, started by an older bootstrap (pid {emulator.pid()}): "
+              "`make down`, then `make up`")
+    elif emulator.healthy():
+        print(f"MiniStack at {target.endpoint}: something else answers there, not the MiniStack of this stack")
+    else:
+        print(f"MiniStack at {target.endpoint}: not running")
     if target.outputs_file.exists():
         print(json.dumps(json.loads(target.outputs_file.read_text()), indent=2))
+
+
+def show_logs(target: Target, args: argparse.Namespace) -> None:
+    require_reachable(target)
+    try:
+        count = logs.show(target, args.function, args.request_id, args.since, args.follow,
+                          out=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        return
+    if count == 0:
+        what = f" for request {args.request_id}" if args.request_id else ""
+        print(f"no log lines{what} in the last {args.since:g} minutes", file=sys.stderr)
 
 
 COMMANDS = {
@@ -94,11 +123,17 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bootstrap", description=__doc__)
-    parser.add_argument("command", choices=COMMANDS)
+    parser.add_argument("command", choices=[*COMMANDS, "logs"])
     parser.add_argument("--target", default="local", choices=["local", "docker", "localstack", "aws"])
+    parser.add_argument("--function", help="logs: one function (albums-get, get, create, update, delete)")
+    parser.add_argument("--request-id", help="logs: only the lines of this Lambda request id")
+    parser.add_argument("--since", type=float, default=60, help="logs: minutes back (default 60)")
+    parser.add_argument("--follow", action="store_true", help="logs: keep printing new lines")
     args = parser.parse_args(argv)
     try:
-        COMMANDS[args.command](resolve(args.target))
+        target = resolve(args.target)
+        commands = {**COMMANDS, "logs": lambda target: show_logs(target, args)}
+        commands[args.command](target)
     except StackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -1,11 +1,14 @@
 """Run MiniStack, the embedded local cloud, as a background process whose state lives in the stack dir.
 
-We start hypercorn ourselves (as `ministack -d` does) so that the pid file, log and every temp/state dir stay inside
-the project, and so that stop is a SIGTERM followed by a wait: MiniStack saves its state only on a graceful stop.
+The process is our own server (`ministack_server.py`: MiniStack's app in one process, no hypercorn master/child),
+so the pid file names the process that serves the port, and the server can be asked which stack dir it belongs to
+(`/_stack/identity`). Every temp/state dir stays in the stack dir. It saves its state while running; stop is a
+SIGTERM followed by a wait for as long as the final save makes progress, then nothing of the stack is left running.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -20,6 +23,12 @@ from pathlib import Path
 from bootstrap.errors import StackError
 
 HEALTH_PATH = "/_ministack/health"
+IDENTITY_PATH = "/_stack/identity"  # answered by bootstrap/ministack_server.py
+RUN_FILE = "running.json"  # exists while the server runs; left behind by a crash
+STOP_FILE = "stop.json"  # the server's progress while it saves at stop
+UNCLEAN_END_FILE = "unclean-end.json"  # a run file found at start, kept until `up` has reported it
+SERVER_SCRIPT = Path(__file__).resolve().with_name("ministack_server.py")
+STUCK_SECONDS = 60  # a stopping server that shows no progress for this long is killed
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,10 @@ class Emulator:
             "IOT_MTLS_ENABLED": "0",  # its IoT listener would bind 0.0.0.0:8883
             "SFTP_ENABLED": "0",
             "LOG_LEVEL": os.environ.get("MINISTACK_LOG_LEVEL", "WARNING"),
+            # MiniStack's cap on Lambda executions in flight (default: from memory, ~570 here). Our server admits
+            # only a few API calls at once (STACK_API_CONCURRENCY), so this only bounds direct invokes; past it an
+            # invoke is throttled (429, made readable and retried by the page) rather than starting a 17th worker.
+            "LAMBDA_ACCOUNT_CONCURRENCY": "16",
         }
 
     def healthy(self, timeout: float = 1.0) -> bool:
@@ -67,27 +80,60 @@ class Emulator:
         except (OSError, ValueError):
             return False
 
+    def identity(self, timeout: float = 1.0) -> dict | None:
+        """Who serves the port: the stack dir, pid and instance our server reports; None if nothing of ours."""
+        try:
+            with urllib.request.urlopen(self.endpoint + IDENTITY_PATH, timeout=timeout) as response:
+                document = json.load(response)
+        except (OSError, ValueError):
+            return None
+        return document if isinstance(document, dict) and "stackDir" in document else None
+
+    def serves_us(self, identity: dict | None) -> bool:
+        return identity is not None and Path(identity["stackDir"]) == self.stack_dir.resolve()
+
     def pid(self) -> int | None:
+        """The server's pid: asked of the server itself, else the pid file (a server busy saving may not answer)."""
+        identity = self.identity()
+        if self.serves_us(identity):
+            return int(identity["pid"])
         try:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        return pid if _alive(pid) and _is_our_server(pid, self.stack_dir) else None
+
+    def refuse_foreign(self, identity: dict | None) -> None:
+        if identity is not None and not self.serves_us(identity):
+            raise StackError(f"port {self.port} is served by the MiniStack of {identity['stackDir']} (pid "
+                             f"{identity['pid']}), not of {self.stack_dir}: stop that one, or choose another port "
+                             "(make up PORT=4577)")
+        if identity is None and self.healthy():
+            if self.pid() is not None:  # ours, started by an older version of this bootstrap (no identity)
+                raise StackError(f"an older MiniStack of {self.stack_dir} (pid {self.pid()}) is running on port "
+                                 f"{self.port}: stop it once with `make down`, then `make up`")
+            raise StackError(f"port {self.port} is already served by something that is not the MiniStack of "
+                             f"{self.stack_dir}: stop it, or choose another port (make up PORT=4577)")
 
     def start(self, wait_seconds: float = 30.0) -> bool:
         """Start unless already running. Returns True when this call started it."""
-        if self.healthy():
-            if self.pid() is None:  # never deploy into somebody else's emulator (another clone, another STACK_DIR)
-                raise StackError(f"port {self.port} is already served by something that is not the MiniStack of "
-                                 f"{self.stack_dir}: stop it, or choose another port (make up PORT=4577)")
+        identity = self.identity(timeout=3.0)  # a server busy taking a snapshot may answer late
+        self.refuse_foreign(identity)  # never deploy into somebody else's emulator (another clone, another STACK_DIR)
+        if self.serves_us(identity):
+            self.pid_file.write_text(str(identity["pid"]))  # the pid file follows the server, whatever happened to it
             return False
         self.stack_dir.mkdir(parents=True, exist_ok=True)
+        self._reap_leftovers()
+        run_file = self.stack_dir / RUN_FILE
+        if run_file.exists():  # the last run did not stop cleanly: keep what it knew for `unclean_end()`
+            os.replace(run_file, self.stack_dir / UNCLEAN_END_FILE)
         # MiniStack leaves its Lambda workers' unpacked code in TMPDIR at shutdown; a new start never reuses it.
         for leftover in (self.stack_dir / "tmp").glob("ministack-lambda-*"):
             shutil.rmtree(leftover, ignore_errors=True)
-        # bootstrap.ministack_app is MiniStack's app plus one fidelity fix (see that module).
-        command = [sys.executable, "-m", "hypercorn", "bootstrap.ministack_app:app",
-                   "--bind", f"{self.host}:{self.port}", "--keep-alive", "75"]
+        (self.stack_dir / STOP_FILE).unlink(missing_ok=True)
+        # Our own one-process server (bootstrap/ministack_server.py), run by path so that only it, not the Lambda
+        # workers it starts, has this repository on its import path.
+        command = [sys.executable, str(SERVER_SCRIPT), str(self.stack_dir.resolve()), self.host, str(self.port)]
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                        env=self.environment(), cwd=self.stack_dir, start_new_session=True)
@@ -97,37 +143,134 @@ class Emulator:
             if process.poll() is not None:
                 self.pid_file.unlink(missing_ok=True)  # a stale pid could later name an unrelated process
                 raise StackError(f"MiniStack exited at start (is port {self.port} in use?); see {self.log_file}")
-            if self.healthy(timeout=0.5):
+            if self.serves_us(self.identity(timeout=0.5)):
                 return True
             time.sleep(0.1)
-        process.terminate()
+        _kill_group(process.pid)
         self.pid_file.unlink(missing_ok=True)
         raise StackError(f"MiniStack did not become healthy in {wait_seconds:.0f}s; see {self.log_file}")
 
-    def stop(self, wait_seconds: float = 30.0, hard: bool = False) -> bool:
-        """Graceful stop (SIGTERM, then wait) so MiniStack writes its state. Returns True if it was running."""
+    def unclean_end(self, forget: bool = False) -> UncleanEnd | None:
+        """The run file a start found left behind: the last run did not stop cleanly (killed, crashed, power off).
+        `forget` removes it once it has been reported."""
+        path = self.stack_dir / UNCLEAN_END_FILE
+        try:
+            run = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        if forget:
+            path.unlink(missing_ok=True)
+        return UncleanEnd(started_at=run.get("startedAt"), last_save_at=run.get("lastSaveAt"))
+
+    def _reap_leftovers(self) -> None:
+        """A killed server can leave its Lambda workers (same process group) running: end them before a start.
+        A server of this stack dir that is alive but did not answer on our port is never killed here: two servers
+        on one state dir would overwrite each other's saves."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return
+        if _is_our_server(pid, self.stack_dir):
+            where = _server_port(pid)
+            hint = (f"it serves port {where}: `make down PORT={where}`" if where and where != self.port
+                    else "`make down` stops it")
+            raise StackError(f"the MiniStack of {self.stack_dir} (pid {pid}) is running but does not answer on "
+                             f"port {self.port}; {hint}")
+        if _group_is_ours(pid, self.stack_dir):
+            _kill_group(pid)
+
+    def stop(self, wait_seconds: float | None = None, hard: bool = False, report=None) -> bool:
+        """Graceful stop: SIGTERM, then wait while it saves (as long as that takes), then make sure nothing of the
+        stack is left running. Returns True if it was running. `report(line)` is told what is happening."""
         pid = self.pid()
         if pid is None:
+            self.refuse_foreign(self.identity())
+            if self.pid_file.exists():
+                self._reap_leftovers()
             self.pid_file.unlink(missing_ok=True)
             return False
         if hard:  # what a crash looks like: the server and its Lambda workers die without saving
-            os.killpg(pid, signal.SIGKILL)
-        else:  # SIGTERM to the server alone: it saves state and stops its workers itself
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + wait_seconds
-        while time.monotonic() < deadline:
-            if not _alive(pid):
-                break
-            time.sleep(0.1)
-        else:
-            raise StackError(f"MiniStack (pid {pid}) did not stop in {wait_seconds:.0f}s; see {self.log_file}")
+            _kill_group(pid)
+            _wait_gone(pid, 10)
+            self.pid_file.unlink(missing_ok=True)
+            return True
+        os.kill(pid, signal.SIGTERM)  # our server saves, then MiniStack stops its workers itself
+        if report:
+            report(f"Stopping MiniStack (pid {pid}): saving its state first …")
+        self._wait_for_exit(pid, wait_seconds or STUCK_SECONDS, report)
+        _kill_group(pid)  # any worker that outlived the server
         self.pid_file.unlink(missing_ok=True)
         return True
+
+    def _wait_for_exit(self, pid: int, stuck_seconds: float, report) -> None:
+        """Wait while the final save makes progress, however long; kill only a server that shows none for a while."""
+        began = last_progress = time.monotonic()
+        last_said, seen = 0.0, None
+        while _alive(pid):
+            progress = self._stop_progress()
+            if progress != seen:
+                seen, last_progress = progress, time.monotonic()
+            elapsed = time.monotonic() - began
+            if report and progress and progress.get("phase") == "saving" and elapsed - last_said >= 2:
+                report(f"  saving state ({progress.get('service')}) … {elapsed:.0f}s")
+                last_said = elapsed
+            if time.monotonic() - last_progress > stuck_seconds:
+                saved = bool(progress and progress.get("phase") == "saved")
+                if report:
+                    report(f"  MiniStack did not exit {'after saving' if saved else 'and did not save'}: killing it")
+                _kill_group(pid)
+                _wait_gone(pid, 10)
+                if not saved:
+                    self.pid_file.unlink(missing_ok=True)
+                    raise StackError(f"MiniStack (pid {pid}) showed no progress saving for {stuck_seconds:.0f}s "
+                                     f"and was killed; see {self.log_file}")
+                return
+            time.sleep(0.1)
+
+    def lambda_workers(self, function: str) -> list[int]:
+        """Pids of the worker processes MiniStack runs for a function of this stack (for fault benchmarks)."""
+        marker, root = f"ministack-lambda-{function}-".encode(), str(self.stack_dir.resolve()).encode()
+        pids = []
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                command = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker in command and root in command:
+                pids.append(int(proc.name))
+        return pids
+
+    def _stop_progress(self) -> dict | None:
+        try:
+            return json.loads((self.stack_dir / STOP_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class UncleanEnd:
+    """What the next start knows about a run that ended without a clean stop."""
+
+    started_at: float | None
+    last_save_at: float | None
+
+    def describe(self) -> str:
+        if self.last_save_at is None:
+            return (f"the previous MiniStack run (started {_clock(self.started_at)}) did not stop cleanly and never "
+                    "saved: changes made since it started are lost")
+        return (f"the previous MiniStack run did not stop cleanly (killed or crashed): its state is back as saved at "
+                f"{_clock(self.last_save_at)}; changes after that moment are lost")
+
+
+def _clock(stamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else "an unknown time"
 
 
 # MiniStack passes its environment on to the Lambda workers: keep the developer's AWS credentials, profile and log
 # settings out of them, so a function behaves the same here as on AWS.
-_INHERITED = ("PATH", "HOME", "LANG", "TZ", "SYSTEMROOT", "SSL_CERT_FILE", "SSL_CERT_DIR")
+_INHERITED = ("PATH", "HOME", "LANG", "TZ", "SYSTEMROOT", "SSL_CERT_FILE", "SSL_CERT_DIR",
+              # our server's own knobs (bootstrap/ministack_server.py)
+              "STACK_API_CONCURRENCY", "STACK_API_QUEUE_SECONDS", "STACK_SAVE_INTERVAL")
 
 
 def _inherited_environment() -> dict[str, str]:
@@ -145,4 +288,54 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except OSError:
         return False
-    return True
+    try:  # a zombie (dead, not yet reaped by the process that started it) is not alive
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _is_our_server(pid: int, stack_dir: Path) -> bool:
+    """A pid file can outlive its process and the pid be reused: check that the process is our server of this dir."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:  # no /proc (macOS): trust the pid file
+        return _alive(pid)
+    if str(SERVER_SCRIPT).encode() in command and str(stack_dir.resolve()).encode() in command:
+        return True
+    try:  # `python -m hypercorn ministack.app:app` in the stack dir: what older versions of this bootstrap started
+        return b"ministack.app:app" in command and Path(os.readlink(f"/proc/{pid}/cwd")) == stack_dir.resolve()
+    except OSError:
+        return False
+
+
+def _server_port(pid: int) -> int | None:
+    """The port a server of ours was started on (its last argument; `--bind host:port` for the older one)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        return int(command[command.index("--bind") + 1].rsplit(":", 1)[1] if "--bind" in command else
+                   [part for part in command if part][-1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _group_is_ours(pgid: int, stack_dir: Path) -> bool:
+    """Is any process of this group working inside the stack dir (a Lambda worker of our killed server)?"""
+    root = str(stack_dir.resolve())
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if os.getpgid(int(proc.name)) == pgid and os.readlink(proc / "cwd").startswith(root):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _wait_gone(pid: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -69,8 +69,8 @@ class Step:
 
 
 def pytest_step(name: str, *args: str, workers: bool = True, dist: str = "loadfile") -> Step:
-    """A pytest run; `dist` is pytest-xdist's distribution: loadfile keeps a file's tests (and the users and albums
-    they share) on one worker; loadgroup spreads single tests and keeps each xdist_group together."""
+    """A pytest run; `dist` is pytest-xdist's distribution: loadfile runs a file's tests on one worker, one after the
+    other, as their module fixtures (a shared deployment, a seeded table, one user) expect."""
     junit = RESULTS / f"junit-{name}.xml"
     parallel = ["-n", WORKERS, "--dist", dist] if workers and WORKERS != "0" else []
     return Step(name, [PYTHON, "-m", "pytest", *args, "-q", *parallel, f"--junitxml={junit}"], junit=junit)
@@ -89,7 +89,7 @@ def main() -> int:
     lint = Step("lint", ["make", "--no-print-directory", "lint"])
     stack = Step("stack", ["bash", "-c", f"{PYTHON} -m bootstrap reset && {PYTHON} -m bootstrap up > {stack_log} 2>&1"
                            f" || {{ cat {stack_log}; exit 1; }}"])
-    unit = pytest_step("unit", "tests/unit", dist="loadgroup")
+    unit = pytest_step("unit", "tests/unit")
     steps = [lint, stack, unit]
 
     # 1. No stack needed yet: lint and unit tests run while the test stack starts.

@@ -63,9 +63,31 @@ async function errorFrom(response) {
   return new ApiError(response.status, error);
 }
 
+// 429 (throttled) and 503 (busy: the local stack queues API calls and turns away what waited too long) mean the
+// call did not run, so any method may be sent again: a few times, after the server's Retry-After (capped), with
+// some jitter so a burst of clients does not come back in step. Other 5xx are not retried (a write may have run).
+const RETRIED_STATUSES = new Set([429, 503]);
+const MAX_RETRIES = 3;
+const MAX_RETRY_WAIT_MS = 5000;
+
+function retryWaitMs(response, attempt) {
+  const seconds = Number(response.headers.get('Retry-After'));
+  const base = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 500 * 2 ** attempt;
+  return Math.min(base, MAX_RETRY_WAIT_MS) * (0.75 + Math.random() / 2);
+}
+
+async function sendWithRetries(method, url, body, token, signal) {
+  let response = await send(method, url, body, token, signal);
+  for (let attempt = 0; attempt < MAX_RETRIES && RETRIED_STATUSES.has(response.status); attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, retryWaitMs(response, attempt)));
+    response = await send(method, url, body, token, signal);
+  }
+  return response;
+}
+
 async function request(method, query, body, signal) {
   const url = albumUrl(query);
-  let response = await send(method, url, body, await idToken(), signal);
+  let response = await sendWithRetries(method, url, body, await idToken(), signal);
   if (response.status === 401) response = await send(method, url, body, await refreshedIdToken(), signal);
   if (response.status === 401) throw new NotSignedInError('Your session has ended');
   if (!response.ok) throw await errorFrom(response);
@@ -108,6 +130,8 @@ const MESSAGES = {
   rank_taken: 'That Rank is already taken by another album. Choose a free Rank.',
   version_conflict: 'Someone else changed this album after you loaded it.',
   internal_error: 'The server had a problem. Try again in a moment.',
+  busy: 'The albums API is busy. Try again in a moment.',
+  throttled: 'The albums API is busy. Try again in a moment.',
 };
 
 /** A sentence for the page; the server's own message is used for codes we do not know. */

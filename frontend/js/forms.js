@@ -59,10 +59,13 @@ export function schemaCheck(rule, { label, required = true }) {
       return '';
     };
   }
+  // The server's whole text rule (albums.domain TEXT_PATTERN, via the schema): one visible character at least.
+  const pattern = rule.pattern ? new RegExp(rule.pattern, 'u') : null;
   return (raw) => {
     const text = String(raw).trim();
     if (text === '') return required ? `${label} is required.` : '';
     if (CONTROL.test(text)) return `${label} must not contain control characters.`;
+    if (pattern && !pattern.test(text)) return `${label} needs at least one visible character.`;
     const length = charLength(text);
     if (rule.maxLength != null && length > rule.maxLength) {
       return `${label} must be at most ${rule.maxLength} characters (now ${length}).`;

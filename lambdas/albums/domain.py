@@ -25,10 +25,19 @@ MAX_BODY_BYTES = 16 * 1024
 SORT_FIELDS = ("Rank", "Album", "Artist", "Genre", "Year")
 SORT_ORDERS = ("asc", "desc")
 SEARCH_MAX_LENGTH, SEARCH_MAX_WORDS = 100, 8
+BODY_NOT_UTF8 = "must be UTF-8 encoded JSON (it has bytes that are not UTF-8, or U+FFFD)"
 
-# ECMA-262 and Python `re` both read this: no C0/C1 control characters, at least one non-blank character.
-_NO_CONTROL = r"\u0000-\u001F\u007F-\u009F"
-TEXT_PATTERN = f"^[^{_NO_CONTROL}]*[^\\s{_NO_CONTROL}][^{_NO_CONTROL}]*$"
+# The text rule as ONE regular expression that ECMA-262 (the page, OpenAPI tools) and Python `re` (this server) read
+# the same way: written with explicit \uXXXX ranges only, because `\s` differs (ECMA counts U+FEFF as a space,
+# Python does not). Nowhere: C0/C1 control characters and U+FFFD (the mark of bytes that were not UTF-8). At least
+# once: a visible character, i.e. none of these (BMP, Unicode 14): separators and spaces (Zs, Zl, Zp), format
+# characters (Cf: zero-width space/joiners, bidi overrides, BOM, ...), and the fillers that render as nothing.
+_FORBIDDEN = r"\u0000-\u001F\u007F-\u009F\uFFFD"
+_INVISIBLE = (r"\u0020\u00A0\u00AD\u034F\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u115F\u1160\u1680"
+              r"\u180E\u2000-\u200F\u2028-\u202F\u205F-\u2064\u2066-\u206F\u2800\u3000\u3164\uFEFF\uFFA0"
+              r"\uFFF9-\uFFFB")
+TEXT_PATTERN = f"^[^{_FORBIDDEN}]*[^{_FORBIDDEN}{_INVISIBLE}][^{_FORBIDDEN}]*$"
+_TEXT = re.compile(TEXT_PATTERN)
 _QUERY_INT = re.compile(r"[0-9]{1,16}")  # ASCII digits only: int() would also accept "٣", " 3" and "+3"
 
 
@@ -152,11 +161,13 @@ class TextRule:
             category = unicodedata.category(char)
             if category == "Cc":
                 raise _Invalid("must not contain control characters")
-            if category == "Cs":  # lone surrogate from a "\ud800" escape: not storable as UTF-8
+            if category == "Cs" or char == "\ufffd":  # lone surrogate ("\ud800" escape); U+FFFD: undecodable bytes
                 raise _Invalid("must be valid Unicode text")
         text = value.strip()
         if not self.min_length <= len(text) <= self.max_length:
             raise _Invalid(f"must be {self.min_length} to {self.max_length} characters after trimming spaces")
+        if not _TEXT.fullmatch(text):  # only spaces, zero-width or format characters: nothing a reader could see
+            raise _Invalid("must contain a visible character")
         return text
 
     def schema(self) -> dict[str, Any]:
@@ -409,6 +420,8 @@ def parse_json_body(body: str | None) -> object:
         raise InvalidAlbum({"body": "is required (a JSON object)"})
     if len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
         raise InvalidAlbum({"body": f"must be at most {MAX_BODY_BYTES} bytes"})
+    if "\ufffd" in body:  # API Gateway hands over bytes that are not UTF-8 as U+FFFD: the body was not UTF-8
+        raise InvalidAlbum({"body": BODY_NOT_UTF8})
     try:
         return json.loads(body, object_pairs_hook=_reject_duplicate_keys)
     except _Invalid as problem:

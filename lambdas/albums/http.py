@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from albums.domain import (
+    BODY_NOT_UTF8,
     AlbumError,
     AlbumNotFound,
     InvalidAlbum,
@@ -35,6 +36,7 @@ from albums.settings import get_settings
 
 CORS_ALLOW_HEADERS = "Content-Type,Authorization"
 CORS_ALLOW_METHODS = "GET,POST,PUT,DELETE,OPTIONS"
+REQUEST_ID_HEADER = "X-Request-Id"
 
 logger = logging.getLogger("albums")
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -86,6 +88,8 @@ def api_handler(operation: Operation) -> LambdaHandler:
                 logger.exception("unserialisable response")
                 response = _internal_error(request_id)
                 proxy = _to_proxy(response, cors)
+            # The id its log lines carry (`make logs REQUEST_ID=...`): API Gateway's own id differs on MiniStack.
+            proxy["headers"][REQUEST_ID_HEADER] = request_id
             logger.info(
                 "request",
                 extra={"fields": _access_fields(event, request, response.status, started)},
@@ -102,6 +106,7 @@ def cors_headers(allow_origin: str) -> dict[str, str]:
         "Access-Control-Allow-Origin": allow_origin,
         "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
         "Access-Control-Allow-Methods": CORS_ALLOW_METHODS,
+        "Access-Control-Expose-Headers": REQUEST_ID_HEADER,
     }
 
 
@@ -150,7 +155,7 @@ def _body_text(event: Mapping[str, Any]) -> str | None:
     try:
         return base64.b64decode(body, validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
-        raise InvalidAlbum({"body": "must be UTF-8 encoded JSON"}) from None
+        raise InvalidAlbum({"body": BODY_NOT_UTF8}) from None
 
 
 _ERRORS: dict[type[AlbumError], tuple[int, str]] = {
@@ -159,7 +164,7 @@ _ERRORS: dict[type[AlbumError], tuple[int, str]] = {
     AlbumNotFound: (404, "not_found"),
     RankTaken: (409, "rank_taken"),
     VersionConflict: (409, "version_conflict"),
-    UnreadableAlbum: (409, "unreadable_album"),
+    UnreadableAlbum: (409, "unreadable_album"),  # the request is fine; the stored item is not an album
     ServiceBusy: (503, "busy"),
 }
 
@@ -213,8 +218,20 @@ class JsonLogFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["error_type"] = record.exc_info[0].__name__ if record.exc_info[0] else None
+            code = _aws_error_code(record.exc_info[1])
+            if code:  # "ClientError" alone does not say what AWS refused
+                entry["error_code"] = code
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
+
+
+def _aws_error_code(error: BaseException | None) -> str | None:
+    """The AWS error code of a botocore ClientError (e.g. ProvisionedThroughputExceededException), else None."""
+    response = getattr(error, "response", None)
+    if not isinstance(response, Mapping):
+        return None
+    code = (response.get("Error") or {}).get("Code")
+    return str(code) if code else None
 
 
 class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -178,7 +178,8 @@ class AlbumRepository:
             return None
         try:
             return album_from_item(item)
-        except UnreadableItem as problem:
+        except UnreadableItem as problem:  # an item another tool wrote
+            logger.error("album cannot be read", extra={"fields": {"rank": rank, "problem": str(problem)}})
             raise UnreadableAlbum(rank, str(problem)) from None
 
     # --- writes --------------------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def test_the_email_signs_in_only_once_verified_and_the_token_names_the_user() ->
     with pytest.raises(cognito().exceptions.CodeMismatchException):
         cognito().confirm_sign_up(ClientId=client_id, Username=user.email, ConfirmationCode=read_code(user.email))
     cognito().confirm_sign_up(ClientId=client_id, Username=user.username, ConfirmationCode=read_code(user.email))
-    # Confirming with the e-mailed code verified the e-mail (bootstrap/ministack_app.py), so it now signs in.
+    # Confirming with the e-mailed code verified the e-mail (bootstrap/ministack_fixes.py), so it now signs in.
     by_email = _claims(sign_in(user, user.email).id_token)
     by_username = _claims(sign_in(user, user.username).id_token)
     for claims in (by_email, by_username):

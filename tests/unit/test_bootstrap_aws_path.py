@@ -48,10 +48,6 @@ def _refuse_network(*_args: Any, **_kwargs: Any) -> None:
     raise AssertionError("a request got past moto and would have gone to real AWS")
 
 
-# One deployment shared by the module's tests, destroyed by the last ones: under pytest-xdist they stay on one worker.
-pytestmark = pytest.mark.xdist_group("aws-path")
-
-
 @pytest.fixture(scope="module")
 def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     stack_dir: Path = tmp_path_factory.mktemp("aws-stack")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from bootstrap.emulator import HEALTH_PATH, Emulator
+from bootstrap.errors import StackError
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60
@@ -31,8 +33,9 @@ def run(command: list[str], stack_dir: Path, port: int) -> subprocess.CompletedP
     env = {**os.environ, "PORT": str(port), "STACK_DIR": str(stack_dir)}
     try:
         return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT)
-    finally:  # whatever happened, never leave a MiniStack of ours running
-        Emulator(stack_dir.resolve(), port).stop()
+    finally:  # whatever happened, never leave a MiniStack of ours running (a foreign one is refused: left alone)
+        with contextlib.suppress(StackError):
+            Emulator(stack_dir.resolve(), port).stop()
 
 
 def bootstrap(*args: str, stack_dir: Path, port: int) -> subprocess.CompletedProcess[str]:
@@ -111,3 +114,9 @@ def test_down_of_a_fresh_stack_dir_was_not_running(tmp_path: Path) -> None:
     result = bootstrap("down", stack_dir=tmp_path, port=free_port())
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout == "MiniStack was not running\n"
+
+
+def test_down_leaves_a_ministack_that_is_not_ours_running(tmp_path: Path, foreign_ministack: int) -> None:
+    result = bootstrap("down", stack_dir=tmp_path, port=foreign_ministack)
+    line = one_error_line(result)
+    assert f"port {foreign_ministack} is already served by something that is not the MiniStack of" in line

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import unicodedata
 from datetime import UTC, datetime
 
 import pytest
@@ -72,6 +74,12 @@ def test_year_maximum_follows_the_clock(monkeypatch):
         ("c1\x85", "must not contain control characters"),
         ("ends with newline\n", "must not contain control characters"),
         ("lone \ud800 surrogate", "must be valid Unicode text"),
+        ("bad byte \ufffd here", "must be valid Unicode text"),
+        ("\u200b", "must contain a visible character"),
+        ("\u200d\u200c", "must contain a visible character"),
+        ("\ufeff", "must contain a visible character"),
+        ("\u202e", "must contain a visible character"),
+        (" \u00a0\u2060\u3000\u3164 ", "must contain a visible character"),
         (42, "must be a string"),
         (None, "must be a string"),
         (["Rock"], "must be a string"),
@@ -144,6 +152,7 @@ def test_rank_cannot_be_changed_and_server_fields_are_unknown():
         ("[" * 5000 + "]" * 5000, "must be valid JSON"),
         ('{"Rank": ' + "9" * 5000 + "}", "must be valid JSON"),
         ('{"Rank": 1, "Rank": 2}', "must not repeat a field"),
+        ('{"Album": "bad \ufffd byte"}', domain.BODY_NOT_UTF8),
         (json.dumps({"Album": "x" * 16_400}), "must be at most 16384 bytes"),
         (json.dumps({"Album": "é" * 8_200}, ensure_ascii=False), "must be at most 16384 bytes"),
     ],
@@ -200,8 +209,31 @@ def test_album_json_schema_describes_the_create_body():
 
 @pytest.mark.parametrize(
     ("text", "matches"),
-    [("Abbey Road", True), ("  x ", True), ("é", True), ("", False), ("   ", False), ("a\nb", False), ("\x85", False)],
+    [("Abbey Road", True), ("  x ", True), ("é", True), ("", False), ("   ", False), ("a\nb", False), ("\x85", False),
+     ("\ufeff", False), ("\u200b\u200d", False), ("\u202eabc", True), ("x\ufffd", False), ("\u0301", True)],
 )
 def test_the_schema_pattern_agrees_with_the_text_rule(text, matches):
     pattern = re.compile(domain.TEXT_PATTERN)
     assert bool(pattern.search(text)) is matches
+
+
+def test_no_space_or_format_character_of_the_bmp_counts_as_visible():
+    """The invisible list is written out by hand (so ECMA and Python read it alike): check it against Unicode."""
+    blank = [chr(c) for c in range(0x10000) if unicodedata.category(chr(c)) in ("Zs", "Zl", "Zp", "Cf")]
+    assert len(blank) > 60
+    accepted = [f"U+{ord(c):04X}" for c in blank if re.fullmatch(domain.TEXT_PATTERN, c)]
+    assert accepted == []
+
+
+NODE_CASES = ["Abbey Road", "\ufeff", "\u200b", " \u3000 ", "a\u0085b", "é", "\u202eabc", "x\ufffd", "\u2800"]
+
+
+def test_the_page_reads_the_pattern_as_the_server_does():
+    """The page (and OpenAPI tools) use ECMA-262 regular expressions: same verdict as Python's `re` on every case."""
+    script = ("const [p, cases] = JSON.parse(process.argv[1]);"
+              "console.log(JSON.stringify(cases.map((c) => new RegExp(p).test(c))));")
+    ecma = subprocess.run(["node", "-e", script, json.dumps([domain.TEXT_PATTERN, NODE_CASES])],
+                          capture_output=True, text=True, check=True, timeout=30)
+    python = [bool(re.search(domain.TEXT_PATTERN, case)) for case in NODE_CASES]
+    assert json.loads(ecma.stdout) == python
+    assert python == [True, False, False, False, False, True, True, False, False]

@@ -111,3 +111,18 @@ def test_a_token_we_issued_is_accepted(three_albums):
     assert status == 200
     assert [album["Rank"] for album in body["items"]] == [2, 3]
     assert (body["start"], body["total"]) == (1, 3)
+
+
+@pytest.mark.parametrize("item", [
+    {"Rank": 7, "Artist": "No Title", "Genre": "Rock", "Year": 1999},  # no Album, nothing of ours
+    {"Rank": 7, "Album": "Year as text", "Artist": "A", "Genre": "Rock", "Year": "nineteen", "version": 1,
+     "createdAt": "x", "updatedAt": "x", "createdBy": "x", "updatedBy": "x"},
+])
+def test_a_record_written_by_another_tool_is_a_clear_409_not_a_500(table, capsys, item):
+    table.put_item(Item=item)
+    status, body, headers = call(get.handler, "GET", {"rank": "7"})
+    assert (status, body["error"]["code"]) == (409, "unreadable_album")
+    assert "Album 7" in body["error"]["message"]
+    assert headers["Access-Control-Allow-Origin"]
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert any(entry["message"] == "album cannot be read" and entry["rank"] == 7 for entry in logged)

@@ -6,8 +6,9 @@ import base64
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
-from albums import http, repository, settings
+from albums import domain, http, repository, settings
 from albums.domain import AlbumNotFound, InvalidAlbum
 from albums.handlers import create, delete, get, update
 
@@ -127,6 +128,21 @@ def test_base64_encoded_bodies_are_decoded(table):
     assert result["statusCode"] == 400 and "body" in json.loads(result["body"])["error"]["fields"]
 
 
+def test_a_body_that_is_not_utf8_is_a_400_naming_the_body(table):
+    # Base64 (binary media type): the function sees the bytes themselves
+    raw = json.dumps(album_body(78, Album="Caf-e")).encode().replace(b"Caf-e", b"Caf\xe9")  # Latin-1, not UTF-8
+    event = make_event("POST", raw_body=base64.b64encode(raw).decode())
+    event["isBase64Encoded"] = True
+    result = create.handler(event, FakeLambdaContext())
+    assert result["statusCode"] == 400
+    assert json.loads(result["body"])["error"]["fields"] == {"body": domain.BODY_NOT_UTF8}
+    # Text (the usual case): API Gateway has already replaced each bad byte with U+FFFD
+    event = make_event("POST", raw_body=raw.decode("utf-8", errors="replace"))
+    result = create.handler(event, FakeLambdaContext())
+    assert result["statusCode"] == 400
+    assert json.loads(result["body"])["error"]["fields"] == {"body": domain.BODY_NOT_UTF8}
+
+
 def test_null_query_string_parameters_and_lower_case_headers_are_fine(table):
     event = make_event("GET")
     assert event["queryStringParameters"] is None and "authorization" in event["headers"]
@@ -155,3 +171,18 @@ def test_an_unserialisable_body_still_answers_500_with_cors(table):
     result = handler(make_event("GET"), FakeLambdaContext())
     assert result["statusCode"] == 500 and json.loads(result["body"])["error"]["code"] == "internal_error"
     assert_cors(result["headers"])
+
+
+def test_an_aws_error_is_logged_with_its_error_code(table, monkeypatch, capsys):
+    def refused(*_args, **_kwargs):
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                          "GetItem")
+
+    monkeypatch.setattr(repository.AlbumRepository, "get", refused)
+    result = get.handler(make_event("GET", {"rank": "3"}), FakeLambdaContext(aws_request_id="req-aws"))
+    assert result["statusCode"] == 500
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    failure = next(entry for entry in logged if entry["level"] == "ERROR")
+    assert failure["error_type"] == "ClientError"
+    assert failure["error_code"] == "ProvisionedThroughputExceededException"
+    assert failure["request_id"] == "req-aws"

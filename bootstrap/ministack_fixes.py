@@ -1,15 +1,14 @@
-"""MiniStack's ASGI app, with one fidelity fix the app depends on (remove it when MiniStack does this itself).
+"""One MiniStack fidelity fix the app depends on (remove it when MiniStack does this itself).
 
 On AWS, confirming a sign-up with the code e-mailed to the user (the pool auto-verifies `email`) marks the e-mail
 verified, and a verified e-mail is what makes it usable as a sign-in alias. MiniStack 1.5.33's ConfirmSignUp only
 sets the status to CONFIRMED, so signing in by e-mail would never work locally. This wrapper adds the missing
-`email_verified = "true"` after a successful confirmation, and nothing else. The emulator module starts it with
-`python -m hypercorn bootstrap.ministack_app:app`; tests/integration/test_sign_up.py checks the behaviour.
+`email_verified = "true"` after a successful confirmation, and nothing else. Our server (ministack_server.py, run by
+path from this folder) imports this module before it serves; tests/integration/test_sign_up.py checks the behaviour.
 """
 
 from __future__ import annotations
 
-from ministack.app import app  # noqa: F401  (the ASGI app hypercorn serves)
 from ministack.services import cognito
 
 _confirm_sign_up = cognito._confirm_sign_up
