@@ -124,7 +124,6 @@ export function deleteAlbum(rank, version) {
 const MESSAGES = {
   network: 'Cannot reach the albums API. Check your connection and try again.',
   timeout: `The albums API did not answer within ${TIMEOUT_MS / 1000} seconds. Try again.`,
-  busy: 'The albums API is busy right now. Try again in a moment.',
   validation_error: 'Some values are not accepted. See the messages next to the fields.',
   not_found: 'That album no longer exists.',
   rank_taken: 'That Rank is already taken by another album. Choose a free Rank.',
