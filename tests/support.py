@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -128,3 +129,15 @@ class Api:
 
     def delete(self, rank: int, **params: Any) -> requests.Response:
         return self.http.delete(self.url, params={"rank": rank, **params}, timeout=30)
+
+
+FREE_RANKS = range(600_000, 1_000_000)  # far above the seeded 1..500, so a test album never lands among them
+
+
+def free_rank(api: Api, taken: Collection[int] = ()) -> int:
+    """A random Rank no album holds now (nor one in `taken`): for a test about to create an album there."""
+    for _ in range(20):
+        rank = secrets.choice(FREE_RANKS)
+        if rank not in taken and api.get(rank=rank).status_code == 404:
+            return rank
+    raise AssertionError("no free Rank found in 20 tries")

@@ -1,19 +1,11 @@
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import pytest
 
-from tests.support import Api, StackNotRunning, User, confirmed_user, outputs
-
-
-@pytest.fixture(scope="session")
-def stack() -> dict:
-    try:
-        return outputs()
-    except StackNotRunning as error:
-        pytest.fail(str(error), pytrace=False)
+from tests.support import Api, User, confirmed_user
+from tests.support import free_rank as free_rank_for
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +26,7 @@ def anonymous(stack: dict) -> Api:
 @pytest.fixture
 def free_rank(api: Api) -> Iterator[int]:
     """A rank no seed album or other test uses; whatever the test leaves there is removed afterwards."""
-    rank = 600_000 + secrets.randbelow(399_000)
-    assert api.get(rank=rank).status_code == 404
+    rank = free_rank_for(api)
     yield rank
     api.delete(rank)
 

@@ -1,0 +1,60 @@
+"""The browser the e2e tests drive (Debian's Chromium, headless, no background network) and the deployed site."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-results"
+SYSTEM_CHROMIUM = Path("/usr/lib/chromium/chromium")  # Debian's `chromium` package; the real binary, not the wrapper
+CHROMIUM_FLAGS = [
+    "--no-sandbox",  # we run as root in containers
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ACTION_TIMEOUT_MS = 15_000  # a cold Lambda behind the API takes 1-1.5 s; leave room on a busy 2-core machine
+
+expect.set_options(timeout=ACTION_TIMEOUT_MS)
+
+
+
+def chromium_path() -> str | None:
+    """CHROMIUM_PATH if set, else the system Chromium when present, else None (Playwright's own browser)."""
+    configured = os.environ.get("CHROMIUM_PATH")
+    if configured:
+        if not Path(configured).is_file():
+            raise pytest.UsageError(f"CHROMIUM_PATH={configured} does not exist")
+        return configured
+    return str(SYSTEM_CHROMIUM) if SYSTEM_CHROMIUM.is_file() else None
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    args = {**browser_type_launch_args, "args": [*browser_type_launch_args.get("args", []), *CHROMIUM_FLAGS]}
+    path = chromium_path()
+    if path:
+        args["executable_path"] = path
+    return args
+
+
+class Site:
+    """The deployed pages: site.url("dashboard.html")."""
+
+    base: str
+
+    def url(self, page: str = "index.html") -> str:
+        return f"{self.base}/{page}"
+
+
+@pytest.fixture(scope="session")
+def site(stack: dict[str, Any]) -> Site:
+    return Site(stack["WebsiteUrl"].rsplit("/", 1)[0])
+
