@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -13,13 +12,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
 from bench.common import ROOT, BenchConfig, BenchError
+from bootstrap import access
 from bootstrap.emulator import Emulator
 
-_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+# Many threads share the bench's clients (load, burst); bulk seeds and big scans need long reads.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=120,
+                       max_pool_connections=32)
 
 
 @dataclass
@@ -48,7 +49,7 @@ class Bench:
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        # tests.support (users, Api) and the bootstrap subprocess find the stack through these two variables.
+        # bootstrap.access (users, Api) and the bootstrap subprocess find the stack through these two variables.
         os.environ["STACK_DIR"] = str(self.config.stack_dir)
         os.environ["PORT"] = str(self.config.port)
 
@@ -83,37 +84,29 @@ class Bench:
 
     def _forget_outputs(self) -> None:
         self.__dict__.pop("outputs", None)
-        from tests import support
-
-        support.outputs.cache_clear()
+        access.outputs.cache_clear()
 
     @cached_property
     def outputs(self) -> dict[str, Any]:
-        data = json.loads((self.config.stack_dir / "outputs.json").read_text())
+        data = access.outputs(self.config.stack_dir)
         if data.get("EndpointUrl") != self.endpoint:
             raise BenchError(f"outputs.json names {data.get('EndpointUrl')}, expected {self.endpoint}")
         return data
 
-    def client(self, service: str):
-        config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=120,
-                        max_pool_connections=32)
-        return boto3.session.Session(region_name=self.outputs["Region"], **_CREDENTIALS).client(
-            service, endpoint_url=self.endpoint, config=config)
+    def client(self, service: str) -> Any:
+        return access.client(service, self.outputs, CLIENT_CONFIG)
 
     def table(self) -> Any:
-        config = Config(retries={"mode": "standard", "max_attempts": 3}, read_timeout=120, max_pool_connections=32)
-        resource = boto3.session.Session(region_name=self.outputs["Region"], **_CREDENTIALS).resource(
-            "dynamodb", endpoint_url=self.endpoint, config=config)
-        return resource.Table(self.outputs["TableName"])
+        return access.albums_table(self.outputs, CLIENT_CONFIG)
 
     @cached_property
     def user(self):
-        from tests.support import confirmed_user
+        from bootstrap.access import confirmed_user
 
         return confirmed_user("bench")
 
     def api(self, user: Any = None):
-        from tests.support import Api
+        from bootstrap.access import Api
 
         return Api(user or self.user)
 

@@ -10,11 +10,10 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
+from bootstrap.access import session
 from bootstrap.errors import StackError
 
 ROOT = Path(__file__).resolve().parent.parent
-# Emulators accept any credentials; set these only when the caller has none, so a real profile is never overridden.
-_EMULATOR_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 # S3 website endpoints are "s3-website-<region>" only in the nine oldest regions; every later region (us-east-2,
 # eu-central-1, ...) has only "s3-website.<region>" (AWS general reference, "Amazon S3 website endpoints").
 _DASH_WEBSITE_REGIONS = frozenset({"us-east-1", "us-west-1", "us-west-2", "eu-west-1", "ap-northeast-1",
@@ -39,9 +38,7 @@ class Target:
 
     @cached_property
     def session(self) -> boto3.session.Session:
-        if self.local:
-            return boto3.session.Session(region_name=self.region, **_EMULATOR_CREDENTIALS)
-        return boto3.session.Session(region_name=self.region)
+        return session(self.region, local=self.local)
 
     @cached_property
     def _clients(self) -> dict:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import StackNotRunning, outputs
+from bootstrap.access import StackNotRunning, outputs
 
 
 @pytest.fixture(scope="session")

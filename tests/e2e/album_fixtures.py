@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.support import Api, client, confirmed_user, free_rank
+from bootstrap.access import Api, client, confirmed_user
+from tests.support import free_rank
 
 # ---- albums the tests create ---------------------------------------------------------------------------------------
 

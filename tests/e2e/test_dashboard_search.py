@@ -10,7 +10,7 @@ import secrets
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support import ROOT
+from bootstrap.access import ROOT
 
 pytestmark = pytest.mark.e2e
 

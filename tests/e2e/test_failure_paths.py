@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support import cognito, read_code
+from bootstrap.access import cognito, read_code
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.support import User, client, make_password, read_code
+from bootstrap.access import User, client, make_password, read_code
 
 pytestmark = pytest.mark.e2e
 

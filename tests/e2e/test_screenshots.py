@@ -10,8 +10,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
+from bootstrap.access import User, confirmed_user
 from tests.e2e.conftest import ARTIFACTS
-from tests.support import User, confirmed_user
 
 pytestmark = pytest.mark.e2e
 

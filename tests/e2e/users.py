@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from bootstrap.access import User, confirmed_user, sign_up
 from tests.e2e.browser import Site
-from tests.support import User, confirmed_user, sign_up
 
 # ---- users ------------------------------------------------------------------------------------------------------
 

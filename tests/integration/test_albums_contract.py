@@ -1,7 +1,7 @@
 """The Albums API contract end to end: API Gateway -> authorizer -> Lambda -> DynamoDB, with a real ID token."""
 
+from bootstrap.access import Api, User
 from tests.integration.conftest import album
-from tests.support import Api, User
 
 
 def test_lists_the_seeded_albums_in_rank_order_a_page_at_a_time(api: Api) -> None:

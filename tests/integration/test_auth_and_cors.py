@@ -5,7 +5,7 @@ import base64
 import pytest
 import requests
 
-from tests.support import Api
+from bootstrap.access import Api
 
 METHODS = ["GET", "POST", "PUT", "DELETE"]
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from bench.burst import burst
+from bootstrap.access import ROOT, Api, confirmed_user, outputs
 from bootstrap.emulator import Emulator
 from tests.integration.test_stack_process import throwaway_port
-from tests.support import ROOT, Api, confirmed_user, outputs
 
 
 def test_forty_clients_at_once_all_get_an_answer(user) -> None:

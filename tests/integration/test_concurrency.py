@@ -2,8 +2,8 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
+from bootstrap.access import Api
 from tests.integration.conftest import album
-from tests.support import Api
 
 
 def test_parallel_creates_of_one_rank_make_exactly_one_album(api: Api, free_rank: int) -> None:

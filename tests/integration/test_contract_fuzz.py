@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.support import ROOT, Api, User, confirmed_user
+from bootstrap.access import ROOT, Api, User, confirmed_user
 
 schema = schemathesis.openapi.from_path(ROOT / "api" / "openapi.yaml")
 SAFE_RANKS = 600_000

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from bootstrap.access import ROOT, Api
 from tests.integration.conftest import album
-from tests.support import ROOT, Api
 
 SEED = [
     {**row, "Rank": int(row["Rank"]), "Year": int(row["Year"])}
@@ -169,7 +169,7 @@ def test_a_sorted_walk_under_concurrent_writes_sees_every_untouched_album_exactl
 
 def test_a_record_written_by_another_tool_is_skipped_counted_and_answered_clearly(api: Api, stack: dict) -> None:
     # GIVEN an item at a rank, written straight to the table by another tool: no Album, Year as a string
-    from tests.support import client
+    from bootstrap.access import client
 
     rank = 990_000 + secrets.randbelow(9_000)
     assert api.post(album(rank, Album="Soon broken")).status_code == 201  # catalogued, as any album

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from tests.support import ROOT
+from bootstrap.access import ROOT
 
 
 def bootstrap_logs(*args: str) -> subprocess.CompletedProcess[str]:

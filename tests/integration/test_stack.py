@@ -12,9 +12,9 @@ import pytest
 import requests
 
 from bootstrap import resources, stack
+from bootstrap.access import ROOT, Api, sign_in
 from bootstrap.target import resolve
 from tests.integration.conftest import album
-from tests.support import ROOT, Api, sign_in
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,9 @@ from pathlib import Path
 import boto3
 import pytest
 
+from bootstrap.access import ROOT
 from bootstrap.emulator import Emulator
 from bootstrap.errors import StackError
-from tests.support import ROOT
 
 TABLE = "CrashTest"
 def throwaway_port() -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support import client, outputs
+from bootstrap.access import client, outputs
 
 
 def test_get_of_an_unreadable_record_is_a_clear_409(api, free_rank: int) -> None:
