@@ -129,7 +129,7 @@ class Catalog:
         return sum(len(entries) for entries in self._buckets.values())
 
     def clear(self, identity: str | None) -> None:
-        self.__init__()  # type: ignore[misc]
+        type(self).__init__(self)  # every field back to its start value, defined once (in __init__)
         self.identity = identity
 
     def replace_bucket(self, bucket: int, entries: Mapping[int, Entry], version: int | None) -> None:

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 RANK_MIN, RANK_MAX = 1, 1_000_000
 YEAR_MIN = 1900
@@ -367,6 +367,15 @@ def _query_value(query: Mapping[str, str], name: str, rule: IntegerRule) -> int 
         return rule.parse(raw)
     except _Invalid as problem:
         raise InvalidAlbum({name: str(problem)}) from None
+
+
+# Overloads: a required rank is never None (a missing one raises), so callers get an int.
+@overload
+def parse_rank(query: Mapping[str, str], *, required: Literal[True] = True) -> int: ...
+
+
+@overload
+def parse_rank(query: Mapping[str, str], *, required: bool) -> int | None: ...
 
 
 def parse_rank(query: Mapping[str, str], *, required: bool = True) -> int | None:

@@ -208,9 +208,11 @@ class AlbumRepository:
         if current.version != changes.version:
             raise VersionConflict(current)
         fields = {"Album": "title", "Artist": "artist", "Genre": "genre", "Year": "year"}
+        # Any: each value's type matches its field (validate_album_changes checked it), which a dict cannot say.
+        values: dict[str, Any] = {fields[name]: value for name, value in changes.fields.items()}
         updated = replace(
             current,
-            **{fields[name]: value for name, value in changes.fields.items()},
+            **values,
             version=current.version + 1,
             updated_at=self._clock(),
             updated_by=caller,
