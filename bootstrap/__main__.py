@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
@@ -109,15 +110,30 @@ def show_logs(target: Target, args: argparse.Namespace) -> None:
         print(f"no log lines{what} in the last {args.since:g} minutes", file=sys.stderr)
 
 
-COMMANDS = {
+def deploy(target: Target) -> None:
+    require_reachable(target)
+    print(json.dumps(stack.deploy(target)[0], indent=2))
+
+
+def seed(target: Target) -> None:
+    require_reachable(target)
+    print(f"Seeded {stack.seed(target)} albums")
+
+
+def destroy(target: Target) -> None:
+    require_reachable(target)
+    stack.destroy(target)
+    print(f"Destroyed the stack on {target.name}")
+
+
+COMMANDS: dict[str, Callable[[Target], None]] = {
     "up": up,
     "down": down,
     "reset": reset,
     "status": status,
-    "deploy": lambda target: (require_reachable(target), print(json.dumps(stack.deploy(target)[0], indent=2))),
-    "seed": lambda target: (require_reachable(target), print(f"Seeded {stack.seed(target)} albums")),
-    "destroy": lambda target: (require_reachable(target), stack.destroy(target),
-                               print(f"Destroyed the stack on {target.name}")),
+    "deploy": deploy,
+    "seed": seed,
+    "destroy": destroy,
 }
 
 
@@ -132,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         target = resolve(args.target)
-        commands = {**COMMANDS, "logs": lambda target: show_logs(target, args)}
+        commands: dict[str, Callable[[Target], None]] = {**COMMANDS, "logs": lambda target: show_logs(target, args)}
         commands[args.command](target)
     except StackError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from bootstrap import resources as r
-from bootstrap.target import Target
+from bootstrap.target import Client, Target
 
 _CORS_HEADERS = {
     "Access-Control-Allow-Origin": "'*'",
@@ -16,8 +17,9 @@ _CORS_HEADERS = {
 }
 
 
-def find_api(apigw) -> dict | None:
+def find_api(apigw: Client) -> dict[str, Any] | None:
     for page in apigw.get_paginator("get_rest_apis").paginate():
+        api: dict[str, Any]
         for api in page["items"]:
             if api["name"] == r.REST_API:
                 return api
@@ -49,7 +51,7 @@ def ensure_api(target: Target, pool_arn: str, function_arns: Mapping[str, str]) 
     return api_id, changed
 
 
-def _ensure_resource(apigw, api_id: str) -> tuple[str, bool]:
+def _ensure_resource(apigw: Client, api_id: str) -> tuple[str, bool]:
     resources = apigw.get_resources(restApiId=api_id, limit=500)["items"]
     for resource in resources:
         if resource["path"] == f"/{r.RESOURCE_PATH}":
@@ -58,7 +60,7 @@ def _ensure_resource(apigw, api_id: str) -> tuple[str, bool]:
     return apigw.create_resource(restApiId=api_id, parentId=root, pathPart=r.RESOURCE_PATH)["id"], True
 
 
-def _ensure_authorizer(apigw, api_id: str, pool_arn: str) -> tuple[str, bool]:
+def _ensure_authorizer(apigw: Client, api_id: str, pool_arn: str) -> tuple[str, bool]:
     for authorizer in apigw.get_authorizers(restApiId=api_id)["items"]:
         if authorizer["name"] == r.AUTHORIZER:
             if authorizer.get("providerARNs") == [pool_arn]:
@@ -73,16 +75,17 @@ def _ensure_authorizer(apigw, api_id: str, pool_arn: str) -> tuple[str, bool]:
     return created["id"], True
 
 
-def _get_method(apigw, api_id: str, resource_id: str, method: str) -> dict | None:
+def _get_method(apigw: Client, api_id: str, resource_id: str, method: str) -> dict[str, Any] | None:
     try:
-        return apigw.get_method(restApiId=api_id, resourceId=resource_id, httpMethod=method)
+        found: dict[str, Any] = apigw.get_method(restApiId=api_id, resourceId=resource_id, httpMethod=method)
+        return found
     except ClientError as error:
         if error.response["Error"]["Code"] != "NotFoundException":
             raise
         return None
 
 
-def _ensure_lambda_method(apigw, target: Target, api_id: str, resource_id: str, method: str, authorizer_id: str,
+def _ensure_lambda_method(apigw: Client, target: Target, api_id: str, resource_id: str, method: str, authorizer_id: str,
                           function_arn: str) -> bool:
     uri = f"arn:aws:apigateway:{target.region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
     current = _get_method(apigw, api_id, resource_id, method)
@@ -101,7 +104,7 @@ def _ensure_lambda_method(apigw, target: Target, api_id: str, resource_id: str, 
     return True
 
 
-def _ensure_preflight(apigw, api_id: str, resource_id: str) -> bool:
+def _ensure_preflight(apigw: Client, api_id: str, resource_id: str) -> bool:
     """OPTIONS answers CORS preflight without a token (browsers never send one), so it must be unauthorized."""
     current = _get_method(apigw, api_id, resource_id, "OPTIONS")
     integration = (current or {}).get("methodIntegration", {})
@@ -122,7 +125,7 @@ def _ensure_preflight(apigw, api_id: str, resource_id: str) -> bool:
     return True
 
 
-def _ensure_gateway_response(apigw, api_id: str, response_type: str) -> bool:
+def _ensure_gateway_response(apigw: Client, api_id: str, response_type: str) -> bool:
     """Errors made by API Gateway itself (401 from the authorizer, 403, 5xx) also carry CORS headers, so a browser
     can read them."""
     wanted = {f"gatewayresponse.header.{name}": value for name, value in _CORS_HEADERS.items()}
@@ -137,7 +140,7 @@ def _ensure_gateway_response(apigw, api_id: str, response_type: str) -> bool:
     return True
 
 
-def _stage_exists(apigw, api_id: str, stage: str) -> bool:
+def _stage_exists(apigw: Client, api_id: str, stage: str) -> bool:
     try:
         apigw.get_stage(restApiId=api_id, stageName=stage)
         return True

@@ -3,14 +3,16 @@ app client."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bootstrap import resources as r
 from bootstrap.errors import StackError
-from bootstrap.target import Target, password_auth_flows
+from bootstrap.target import Client, Target, password_auth_flows
 
 # Sign-in by username or by the (verified) e-mail; usernames are unique and case-insensitive.
-SIGN_IN_SETTINGS = {"AliasAttributes": ["email"], "UsernameConfiguration": {"CaseSensitive": False}}
+SIGN_IN_SETTINGS: dict[str, Any] = {"AliasAttributes": ["email"], "UsernameConfiguration": {"CaseSensitive": False}}
 
-CLIENT_SETTINGS = {
+CLIENT_SETTINGS: dict[str, Any] = {
     "GenerateSecret": False,  # a browser cannot keep a secret
     "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", *password_auth_flows(), "ALLOW_REFRESH_TOKEN_AUTH"],  # see there
     # Short-lived ID tokens: a signed-out token stays valid at the API until it expires (as on AWS).
@@ -24,8 +26,9 @@ CLIENT_SETTINGS = {
 }
 
 
-def find_pool(cognito) -> dict | None:
+def find_pool(cognito: Client) -> dict[str, Any] | None:
     for page in cognito.get_paginator("list_user_pools").paginate(MaxResults=60):
+        pool: dict[str, Any]
         for pool in page["UserPools"]:
             if pool["Name"] == r.USER_POOL:
                 return pool
@@ -65,19 +68,22 @@ def ensure_user_pool(target: Target) -> tuple[str, str, str]:
     return pool_id, pool["Arn"], _ensure_client(cognito, pool_id)
 
 
-def password_policy(target: Target, pool_id: str) -> dict:
+def password_policy(target: Target, pool_id: str) -> dict[str, Any]:
     """The pool's own password rules (what Cognito enforces), for the sign-up form's checklist."""
     pool = target.client("cognito-idp").describe_user_pool(UserPoolId=pool_id)["UserPool"]
-    return pool["Policies"]["PasswordPolicy"]
+    policy: dict[str, Any] = pool["Policies"]["PasswordPolicy"]
+    return policy
 
 
-def _ensure_client(cognito, pool_id: str) -> str:
+def _ensure_client(cognito: Client, pool_id: str) -> str:
     clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
     existing = next((c for c in clients if c["ClientName"] == r.USER_POOL_CLIENT), None)
+    client_id: str
     if existing is None:
-        return cognito.create_user_pool_client(UserPoolId=pool_id, ClientName=r.USER_POOL_CLIENT, **CLIENT_SETTINGS)[
-            "UserPoolClient"
-        ]["ClientId"]
+        client_id = cognito.create_user_pool_client(
+            UserPoolId=pool_id, ClientName=r.USER_POOL_CLIENT, **CLIENT_SETTINGS
+        )["UserPoolClient"]["ClientId"]
+        return client_id
     client_id = existing["ClientId"]
     current = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]
     wanted = {k: v for k, v in CLIENT_SETTINGS.items() if k != "GenerateSecret"}

@@ -17,8 +17,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeGuard
 
 from bootstrap.errors import StackError
 
@@ -80,7 +82,7 @@ class Emulator:
         except (OSError, ValueError):
             return False
 
-    def identity(self, timeout: float = 1.0) -> dict | None:
+    def identity(self, timeout: float = 1.0) -> dict[str, Any] | None:
         """Who serves the port: the stack dir, pid and instance our server reports; None if nothing of ours."""
         try:
             with urllib.request.urlopen(self.endpoint + IDENTITY_PATH, timeout=timeout) as response:
@@ -89,7 +91,7 @@ class Emulator:
             return None
         return document if isinstance(document, dict) and "stackDir" in document else None
 
-    def serves_us(self, identity: dict | None) -> bool:
+    def serves_us(self, identity: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
         return identity is not None and Path(identity["stackDir"]) == self.stack_dir.resolve()
 
     def pid(self) -> int | None:
@@ -103,7 +105,7 @@ class Emulator:
             return None
         return pid if _alive(pid) and _is_our_server(pid, self.stack_dir) else None
 
-    def refuse_foreign(self, identity: dict | None) -> None:
+    def refuse_foreign(self, identity: dict[str, Any] | None) -> None:
         if identity is not None and not self.serves_us(identity):
             raise StackError(f"port {self.port} is served by the MiniStack of {identity['stackDir']} (pid "
                              f"{identity['pid']}), not of {self.stack_dir}: stop that one, or choose another port "
@@ -179,7 +181,8 @@ class Emulator:
         if _group_is_ours(pid, self.stack_dir):
             _kill_group(pid)
 
-    def stop(self, wait_seconds: float | None = None, hard: bool = False, report=None) -> bool:
+    def stop(self, wait_seconds: float | None = None, hard: bool = False,
+             report: Callable[[str], None] | None = None) -> bool:
         """Graceful stop: SIGTERM, then wait while it saves (as long as that takes), then make sure nothing of the
         stack is left running. Returns True if it was running. `report(line)` is told what is happening."""
         pid = self.pid()
@@ -202,7 +205,7 @@ class Emulator:
         self.pid_file.unlink(missing_ok=True)
         return True
 
-    def _wait_for_exit(self, pid: int, stuck_seconds: float, report) -> None:
+    def _wait_for_exit(self, pid: int, stuck_seconds: float, report: Callable[[str], None] | None) -> None:
         """Wait while the final save makes progress, however long; kill only a server that shows none for a while."""
         began = last_progress = time.monotonic()
         last_said, seen = 0.0, None
@@ -240,9 +243,10 @@ class Emulator:
                 pids.append(int(proc.name))
         return pids
 
-    def _stop_progress(self) -> dict | None:
+    def _stop_progress(self) -> dict[str, Any] | None:
         try:
-            return json.loads((self.stack_dir / STOP_FILE).read_text())
+            progress: dict[str, Any] = json.loads((self.stack_dir / STOP_FILE).read_text())
+            return progress
         except (OSError, ValueError):
             return None
 

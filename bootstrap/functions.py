@@ -11,12 +11,14 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from bootstrap import resources as r
-from bootstrap.target import ROOT, Target
+from bootstrap.target import ROOT, Client, Target
 
 PACKAGE_DIR = ROOT / "lambdas" / "albums"
 REQUIREMENTS = ROOT / "lambdas" / "requirements.txt"
@@ -75,7 +77,7 @@ def _requirements(path: Path) -> list[str]:
     return [line for line in lines if line]
 
 
-def role_policy(function: r.Function, table_arn: str) -> dict:
+def role_policy(function: r.Function, table_arn: str) -> dict[str, Any]:
     statements = [
         {"Effect": "Allow", "Action": list(function.table_actions), "Resource": table_arn},
         {
@@ -179,11 +181,12 @@ ROLE_PROPAGATION_SECONDS = 90
 _ROLE_RETRY_INTERVAL = 3
 
 
-def _create_function(lam, function: r.Function, config: dict, code: bytes) -> str:
+def _create_function(lam: Client, function: r.Function, config: dict[str, Any], code: bytes) -> str:
     waited = 0
     while True:
         try:
-            return lam.create_function(FunctionName=function.name, Code={"ZipFile": code}, **config)["FunctionArn"]
+            arn: str = lam.create_function(FunctionName=function.name, Code={"ZipFile": code}, **config)["FunctionArn"]
+            return arn
         except ClientError as error:
             info = error.response["Error"]
             not_yet = info["Code"] == "InvalidParameterValueException" and "cannot be assumed" in info["Message"]
@@ -209,9 +212,9 @@ def allow_api_gateway(target: Target, function: r.Function, source_arn: str) -> 
                        Principal="apigateway.amazonaws.com", SourceArn=source_arn)
 
 
-def _invoke_statement(lam, function: r.Function) -> dict | None:
+def _invoke_statement(lam: Client, function: r.Function) -> dict[str, Any] | None:
     try:
-        policy = json.loads(lam.get_policy(FunctionName=function.name)["Policy"])
+        policy: dict[str, Any] = json.loads(lam.get_policy(FunctionName=function.name)["Policy"])
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
@@ -222,16 +225,17 @@ def _invoke_statement(lam, function: r.Function) -> dict | None:
 def destroy(target: Target) -> None:
     lam, iam, logs = target.client("lambda"), target.client("iam"), target.client("logs")
     for function in r.FUNCTIONS:
-        _ignore_missing(lambda f=function: lam.delete_function(FunctionName=f.name))
-        _ignore_missing(lambda f=function: logs.delete_log_group(logGroupName=log_group(f)))
+        _ignore_missing(lam.delete_function, FunctionName=function.name)
+        _ignore_missing(logs.delete_log_group, logGroupName=log_group(function))
         role = f"{function.name}-role"
-        _ignore_missing(lambda role=role: iam.delete_role_policy(RoleName=role, PolicyName=ROLE_POLICY))
-        _ignore_missing(lambda role=role: iam.delete_role(RoleName=role))
+        _ignore_missing(iam.delete_role_policy, RoleName=role, PolicyName=ROLE_POLICY)
+        _ignore_missing(iam.delete_role, RoleName=role)
 
 
-def _ignore_missing(call) -> None:
+def _ignore_missing(call: Callable[..., object], **arguments: str) -> None:
+    """call(**arguments), where "already gone" is success."""
     try:
-        call()
+        call(**arguments)
     except ClientError as error:
         if error.response["Error"]["Code"] not in {"ResourceNotFoundException", "NoSuchEntity", "NotFoundException"}:
             raise

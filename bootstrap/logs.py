@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from bootstrap import resources
 from bootstrap.errors import StackError
-from bootstrap.target import Target
+from bootstrap.target import Client, Target
 
 POLL_SECONDS = 1.0
 
@@ -31,8 +32,8 @@ def log_groups(function: str | None) -> list[tuple[str, str]]:
     return [(f.name, f"/aws/lambda/{f.name}") for f in chosen]
 
 
-def events(client, group: str, since_ms: int, request_id: str | None) -> Iterator[dict]:
-    kwargs = {"logGroupName": group, "startTime": since_ms}
+def events(client: Client, group: str, since_ms: int, request_id: str | None) -> Iterator[dict[str, Any]]:
+    kwargs: dict[str, Any] = {"logGroupName": group, "startTime": since_ms}
     if request_id:
         kwargs["filterPattern"] = f'"{request_id}"'
     while True:
@@ -57,7 +58,7 @@ def show(target: Target, function: str | None = None, request_id: str | None = N
     seen: set[str] = set()
     printed = 0
     while True:
-        batch = []
+        batch: list[tuple[int, int, str, str]] = []
         for name, group in groups:
             for event in events(client, group, since_ms, request_id):
                 key = event.get("eventId") or f"{group}:{event['timestamp']}:{event['message']}"

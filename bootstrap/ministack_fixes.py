@@ -9,12 +9,14 @@ path from this folder) imports this module before it serves; tests/integration/t
 
 from __future__ import annotations
 
+from typing import Any
+
 from ministack.services import cognito
 
 _confirm_sign_up = cognito._confirm_sign_up
 
 
-def _confirm_sign_up_verifying_email(data):
+def _confirm_sign_up_verifying_email(data: dict[str, Any]) -> Any:
     response = _confirm_sign_up(data)
     if _status(response) == 200:
         pool, _pool_id = cognito._pool_for_client(data.get("ClientId"))
@@ -27,7 +29,7 @@ def _confirm_sign_up_verifying_email(data):
     return response
 
 
-def _status(response) -> int | None:
+def _status(response: Any) -> int | None:
     return response[0] if isinstance(response, tuple) else getattr(response, "status_code", None)
 
 

@@ -38,7 +38,19 @@ import secrets
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:  # hypercorn itself is imported only by serve()
+    from hypercorn.typing import ASGIFramework
+
+# ASGI's shapes (the spec's scope, messages and callables), spelled here: no ASGI typing package is pinned.
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 IDENTITY_PATH = "/_stack/identity"
 RUN_FILE = "running.json"
@@ -73,7 +85,7 @@ _STATE_FILES = {
 _CREDENTIAL_SCOPE = re.compile(rb"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 
 
-def _state_files_changed_by(scope) -> set[str]:
+def _state_files_changed_by(scope: Scope) -> set[str]:
     headers = dict(scope["headers"])
     scope_match = _CREDENTIAL_SCOPE.search(headers.get(b"authorization", b""))
     service = scope_match.group(1).decode() if scope_match else \
@@ -81,7 +93,7 @@ def _state_files_changed_by(scope) -> set[str]:
     return _STATE_FILES.get(service, {ALL})  # unknown: mark everything, saving too much rather than too little
 
 
-def write_json_atomically(path: Path, document: object, default=None) -> None:
+def write_json_atomically(path: Path, document: object, default: Callable[[Any], Any] | None = None) -> None:
     """Temp file + fsync + rename: a reader (or the next start) sees the old file or the new one, never half."""
     temporary = path.with_name(path.name + ".tmp")
     with temporary.open("w") as handle:
@@ -108,9 +120,10 @@ class StackServer:
         self.api_gate: asyncio.Semaphore | None = None
 
     # ---- ASGI ----
-    async def __call__(self, scope, receive, send):
-        from ministack.app import app as ministack_app
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from ministack.app import app
 
+        ministack_app: App = app  # an untyped module: say what it is
         if scope["type"] != "http":
             return await ministack_app(scope, receive, send)
         if scope["path"] == IDENTITY_PATH:
@@ -120,7 +133,7 @@ class StackServer:
         if not self._is_read(scope):
             changed = _state_files_changed_by(scope)
 
-            async def send_and_mark(message):
+            async def send_and_mark(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     self.unsaved.update(changed)
                     self.last_change_at = time.time()
@@ -128,7 +141,7 @@ class StackServer:
             return await ministack_app(scope, receive, send_and_mark)
         return await ministack_app(scope, receive, send)
 
-    async def _api_call(self, scope, receive, send, ministack_app) -> None:
+    async def _api_call(self, scope: Scope, receive: Receive, send: Send, ministack_app: App) -> None:
         if self.api_gate is None:  # created in the serving loop
             self.api_gate = asyncio.Semaphore(API_CONCURRENCY)
         try:
@@ -143,25 +156,25 @@ class StackServer:
             self.api_gate.release()
 
     @staticmethod
-    def _is_read(scope) -> bool:
+    def _is_read(scope: Scope) -> bool:
         if scope["method"] in _READ_METHODS:
             return True
         target = next((v for k, v in scope["headers"] if k == b"x-amz-target"), b"").decode("latin-1")
         return bool(target) and target.rsplit(".", 1)[-1].startswith(_READ_ACTION_PREFIXES)
 
-    async def _identity(self, send) -> None:
+    async def _identity(self, send: Send) -> None:
         body = json.dumps(self.identity()).encode()
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
-    def identity(self) -> dict:
+    def identity(self) -> dict[str, Any]:
         return {"stackDir": str(self.stack_dir), "pid": os.getpid(), "instance": self.instance,
                 "startedAt": self.started_at, "lastSaveAt": self.last_save_at,
                 "lastSaveSeconds": self.last_save_seconds, "allSaved": not (self.unsaved or self.saving)}
 
     # ---- saving ----
-    async def save(self, progress=None, also: frozenset[str] = frozenset()) -> float:
+    async def save(self, progress: Callable[[str], None] | None = None, also: frozenset[str] = frozenset()) -> float:
         """Save the state files marked unsaved (and those in `also`); returns the seconds it took. A file
         whose snapshot fails (a Lambda thread changed it meanwhile) stays marked and is tried again next time."""
         from ministack.app import _build_persistence_save_dict
@@ -250,7 +263,7 @@ _CORS = [(b"access-control-allow-origin", b"*"),
          (b"access-control-allow-methods", b"GET,POST,PUT,DELETE,OPTIONS")]
 
 
-async def _send_error(send, status: int, code: str, message: str) -> None:
+async def _send_error(send: Send, status: int, code: str, message: str) -> None:
     """Our JSON error shape (as albums.http writes it), readable cross-origin, with a hint when to retry."""
     body = json.dumps({"error": {"code": code, "message": message}}).encode()
     await send({"type": "http.response.start", "status": status,
@@ -263,11 +276,11 @@ class _GatewayErrors:
     """Replaces a 429/5xx that carries no CORS header (so the function did not write it: the gateway did, e.g.
     `Task timed out after 10.00 seconds` or a throttle) with our JSON error, CORS and Retry-After."""
 
-    def __init__(self, send) -> None:
+    def __init__(self, send: Send) -> None:
         self.send = send
         self.replaced = False
 
-    async def __call__(self, message) -> None:
+    async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             status = message["status"]
             has_cors = any(k.lower() == b"access-control-allow-origin" for k, _ in message.get("headers", []))
@@ -319,7 +332,8 @@ async def serve(stack_dir: Path, host: str, port: int) -> None:
     config.loglevel = os.environ.get("LOG_LEVEL", "WARNING")
     server._write_run_file()
     saver = asyncio.create_task(server.save_periodically())
-    await hypercorn_serve(server, config, shutdown_trigger=shutdown_trigger)
+    # cast: our ASGI shapes are plain dicts (see App); hypercorn spells every event as its own TypedDict.
+    await hypercorn_serve(cast("ASGIFramework", server), config, shutdown_trigger=shutdown_trigger)
     _clean_end(stack_dir)
 
 

@@ -32,7 +32,7 @@ def repair(text: str) -> str:
 
 def convert(source: TextIO, out: TextIO) -> int:
     """Upstream columns (Number, Year, Album, Artist, Genre, Subgenre) -> our five fields, ordered by Rank."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "Rank": int(row["Number"]),
             "Album": repair(row["Album"]),

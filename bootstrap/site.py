@@ -7,12 +7,13 @@ import json
 import mimetypes
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
 from bootstrap.errors import StackError
-from bootstrap.target import ROOT, Target
+from bootstrap.target import ROOT, Client, Target
 
 FRONTEND_DIR = ROOT / "frontend"
 COGNITO_SDK = ROOT / "node_modules" / "amazon-cognito-identity-js" / "dist" / "amazon-cognito-identity.min.js"
@@ -20,7 +21,7 @@ _SKIPPED_SUFFIXES = {".md"}
 _NO_CACHE = "no-cache"  # pages and config change with every deploy; the browser must revalidate
 
 
-def public_read_policy(bucket: str) -> dict:
+def public_read_policy(bucket: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [{
@@ -61,7 +62,7 @@ POLICY_PROPAGATION_SECONDS = 60
 _POLICY_RETRY_INTERVAL = 5
 
 
-def _allow_public_policy(s3, bucket: str) -> None:
+def _allow_public_policy(s3: Client, bucket: str) -> None:
     """A new bucket blocks all public access (AWS's default since 2023): a public-read policy is refused until the
     block is relaxed. Changed only when it differs, so a re-deploy waits for no propagation."""
     try:
@@ -74,16 +75,17 @@ def _allow_public_policy(s3, bucket: str) -> None:
         s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK)
 
 
-def _bucket_policy(s3, bucket: str) -> dict | None:
+def _bucket_policy(s3: Client, bucket: str) -> dict[str, Any] | None:
     try:
-        return json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+        policy: dict[str, Any] = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+        return policy
     except ClientError as error:
         if error.response["Error"]["Code"] != "NoSuchBucketPolicy":
             raise
         return None
 
 
-def _bucket_website(s3, bucket: str) -> dict | None:
+def _bucket_website(s3: Client, bucket: str) -> dict[str, Any] | None:
     try:
         current = s3.get_bucket_website(Bucket=bucket)
     except ClientError as error:
@@ -93,7 +95,7 @@ def _bucket_website(s3, bucket: str) -> dict | None:
     return {key: current[key] for key in ("IndexDocument", "ErrorDocument") if key in current}
 
 
-def _put_public_read_policy(s3, bucket: str, policy: str) -> None:
+def _put_public_read_policy(s3: Client, bucket: str, policy: str) -> None:
     waited = 0
     while True:
         try:

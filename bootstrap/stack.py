@@ -16,7 +16,7 @@ from bootstrap import api, cognito, functions, site
 from bootstrap import resources as r
 from bootstrap.errors import StackError
 from bootstrap.seed_data import load_albums
-from bootstrap.target import Target
+from bootstrap.target import Client, Target
 
 
 @dataclass
@@ -40,7 +40,8 @@ def bucket_name(target: Target) -> str:
 
 
 def account_id(target: Target) -> str:
-    return target.client("sts").get_caller_identity()["Account"]
+    account: str = target.client("sts").get_caller_identity()["Account"]
+    return account
 
 
 def ensure_table(target: Target) -> str:
@@ -64,25 +65,27 @@ def ensure_table(target: Target) -> str:
             # One index build at a time (DynamoDB refuses a second while one is CREATING), and the listing
             # queries it: wait until it is backfilled.
             description = _wait_for_indexes(dynamodb)
-    return description["TableArn"]
+    arn: str = description["TableArn"]
+    return arn
 
 
 _TABLE_WAIT = {"Delay": 5, "MaxAttempts": 120}  # up to 10 minutes
 
 
-def _describe_table(dynamodb) -> dict | None:
+def _describe_table(dynamodb: Client) -> dict[str, Any] | None:
     try:
-        return dynamodb.describe_table(TableName=r.TABLE)["Table"]
+        description: dict[str, Any] = dynamodb.describe_table(TableName=r.TABLE)["Table"]
+        return description
     except ClientError as error:
         if error.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
         return None
 
 
-def _wait_for_indexes(dynamodb) -> dict:
+def _wait_for_indexes(dynamodb: Client) -> dict[str, Any]:
     """Until the table and all its indexes are ACTIVE (a new index stays CREATING while DynamoDB backfills it)."""
     for _ in range(_TABLE_WAIT["MaxAttempts"]):
-        description = dynamodb.describe_table(TableName=r.TABLE)["Table"]
+        description: dict[str, Any] = dynamodb.describe_table(TableName=r.TABLE)["Table"]
         statuses = [description["TableStatus"]] + [
             index.get("IndexStatus", "ACTIVE") for index in description.get("GlobalSecondaryIndexes", [])]
         if all(status == "ACTIVE" for status in statuses):
@@ -150,6 +153,7 @@ def deploy(target: Target) -> tuple[dict[str, Any], Report]:
 
     started = time.monotonic()
     bucket = bucket_name(target)
+    api_url = target.api_url(api_id)
     outputs = {
         "Target": target.name,
         "Region": target.region,
@@ -159,14 +163,14 @@ def deploy(target: Target) -> tuple[dict[str, Any], Report]:
         "UserPoolClientId": client_id,
         "RestApiId": api_id,
         "Stage": target.stage,
-        "ApiUrl": target.api_url(api_id),
+        "ApiUrl": api_url,
         "WebsiteUrl": target.website_url(bucket),
         "TableName": r.TABLE,
         "BucketName": bucket,
         "MailboxUrl": target.mailbox_url(),
     }
     site.ensure_bucket(target, bucket)
-    files = site.site_files(config_js(target, outputs), site.connect_sources(target, outputs["ApiUrl"]))
+    files = site.site_files(config_js(target, outputs), site.connect_sources(target, api_url))
     written = site.upload(target, bucket, files)
     if written:
         report.changes.append(f"site: {written} file(s) uploaded")

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import boto3
 from botocore.config import Config
@@ -14,6 +15,8 @@ from bootstrap.access import session
 from bootstrap.errors import StackError
 
 ROOT = Path(__file__).resolve().parent.parent
+# A boto3 client: botocore builds each service's methods at run time, and no stubs are installed, so no static type.
+Client: TypeAlias = Any
 # S3 website endpoints are "s3-website-<region>" only in the nine oldest regions; every later region (us-east-2,
 # eu-central-1, ...) has only "s3-website.<region>" (AWS general reference, "Amazon S3 website endpoints").
 _DASH_WEBSITE_REGIONS = frozenset({"us-east-1", "us-west-1", "us-west-2", "eu-west-1", "ap-northeast-1",
@@ -41,10 +44,10 @@ class Target:
         return session(self.region, local=self.local)
 
     @cached_property
-    def _clients(self) -> dict:
+    def _clients(self) -> dict[str, Client]:
         return {}
 
-    def client(self, service: str):  # boto3 clients have no common static type
+    def client(self, service: str) -> Client:
         """One client per service for this target (creating one costs ~25 ms; a deploy asks ~40 times)."""
         if service not in self._clients:
             config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)

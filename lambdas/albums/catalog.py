@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from albums.domain import RANK_MAX, Album, InvalidAlbum, PageRequest, normalise
+from albums.domain import RANK_MAX, Album, InvalidRequest, PageRequest, normalise
 
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,1024}")
 _BAD_TOKEN = "is not a valid pagination token (pass back the nextToken of the previous page unchanged)"
@@ -129,7 +129,7 @@ class Catalog:
         return sum(len(entries) for entries in self._buckets.values())
 
     def clear(self, identity: str | None) -> None:
-        self.__init__()  # type: ignore[misc]
+        type(self).__init__(self)  # every field back to its start value, defined once (in __init__)
         self.identity = identity
 
     def replace_bucket(self, bucket: int, entries: Mapping[int, Entry], version: int | None) -> None:
@@ -213,16 +213,16 @@ def encode_page_token(request: PageRequest, last: Entry) -> str:
 
 
 def decode_page_token(token: str, request: PageRequest) -> Position:
-    """token -> the position to continue after; anything we did not issue -> InvalidAlbum on field nextToken."""
+    """token -> the position to continue after; anything we did not issue -> InvalidRequest on field nextToken."""
     payload = _token_payload(token)
     if payload is None:
-        raise InvalidAlbum({"nextToken": _BAD_TOKEN})
+        raise InvalidRequest({"nextToken": _BAD_TOKEN})
     if payload["f"] != _fingerprint(request):
-        raise InvalidAlbum({"nextToken": _OTHER_QUERY})
+        raise InvalidRequest({"nextToken": _OTHER_QUERY})
     value, rank = payload["v"], payload["r"]
     expected = int if request.sort in ("Rank", "Year") else str
     if type(value) is not expected or (request.sort == "Rank" and value != rank):
-        raise InvalidAlbum({"nextToken": _BAD_TOKEN})
+        raise InvalidRequest({"nextToken": _BAD_TOKEN})
     return position(request.sort, request.descending, value, rank)
 
 

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 RANK_MIN, RANK_MAX = 1, 1_000_000
 YEAR_MIN = 1900
@@ -62,8 +62,9 @@ class AlbumError(Exception):
     """Base of every expected, client-caused failure."""
 
 
-class InvalidAlbum(AlbumError):
-    """The request breaks validation rules; `fields` maps each bad field ("body" for the whole body) to why."""
+class InvalidRequest(AlbumError):
+    """The request breaks validation rules: an album field, a query parameter, the page token, the body (its
+    encoding, size or JSON) or, when seeding, a row. `fields` maps each bad field ("body" for the whole body) to why."""
 
     def __init__(self, fields: Mapping[str, str], message: str = "The request is invalid.") -> None:
         super().__init__(message)
@@ -116,7 +117,7 @@ class Unauthenticated(AlbumError):
 
 
 class _Invalid(ValueError):
-    """One field's failure; collected into InvalidAlbum.fields."""
+    """One field's failure; collected into InvalidRequest.fields."""
 
 
 @dataclass(frozen=True)
@@ -142,11 +143,8 @@ class IntegerRule:
             raise _Invalid(self.message())
         return self.check(int(raw))
 
-    def schema(self, *, dynamic_maximum: bool = True) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": "integer", "minimum": self.minimum}
-        if dynamic_maximum or not callable(self.maximum):
-            schema["maximum"] = self.upper()
-        return schema
+    def schema(self) -> dict[str, Any]:
+        return {"type": "integer", "minimum": self.minimum, "maximum": self.upper()}
 
 
 @dataclass(frozen=True)
@@ -301,7 +299,7 @@ def search_words(query: str) -> tuple[str, ...]:
 
 def _require_object(body: object) -> Mapping[str, object]:
     if not isinstance(body, dict):
-        raise InvalidAlbum({"body": "must be a JSON object"})
+        raise InvalidRequest({"body": "must be a JSON object"})
     return body
 
 
@@ -310,7 +308,7 @@ def _unknown_field_message(name: str) -> str:
 
 
 def validate_new_album(body: object) -> NewAlbum:
-    """A POST body -> NewAlbum, or InvalidAlbum naming every bad field."""
+    """A POST body -> NewAlbum, or InvalidRequest naming every bad field."""
     data = _require_object(body)
     errors = {name: "unknown field" for name in data if name not in ALBUM_FIELDS}
     clean: dict[str, Any] = {}
@@ -323,7 +321,7 @@ def validate_new_album(body: object) -> NewAlbum:
         except _Invalid as problem:
             errors[name] = str(problem)
     if errors:
-        raise InvalidAlbum(errors)
+        raise InvalidRequest(errors)
     return NewAlbum(clean["Rank"], clean["Album"], clean["Artist"], clean["Genre"], clean["Year"])
 
 
@@ -343,7 +341,7 @@ def validate_album_changes(body: object) -> AlbumChanges:
     if not changes and not errors:
         errors["body"] = f"must change at least one of {', '.join(CHANGEABLE_FIELDS)}"
     if errors:
-        raise InvalidAlbum(errors)
+        raise InvalidRequest(errors)
     assert version is not None
     return AlbumChanges(version=version, fields=changes)
 
@@ -366,14 +364,23 @@ def _query_value(query: Mapping[str, str], name: str, rule: IntegerRule) -> int 
     try:
         return rule.parse(raw)
     except _Invalid as problem:
-        raise InvalidAlbum({name: str(problem)}) from None
+        raise InvalidRequest({name: str(problem)}) from None
+
+
+# Overloads: a required rank is never None (a missing one raises), so callers get an int.
+@overload
+def parse_rank(query: Mapping[str, str], *, required: Literal[True] = True) -> int: ...
+
+
+@overload
+def parse_rank(query: Mapping[str, str], *, required: bool) -> int | None: ...
 
 
 def parse_rank(query: Mapping[str, str], *, required: bool = True) -> int | None:
     """`?rank=N` -> N (1..1,000,000)."""
     rank = _query_value(query, "rank", RANK)
     if rank is None and required:
-        raise InvalidAlbum({"rank": "is required"})
+        raise InvalidRequest({"rank": "is required"})
     return rank
 
 
@@ -383,11 +390,11 @@ def parse_expected_version(query: Mapping[str, str]) -> int | None:
 
 
 def parse_page_request(query: Mapping[str, str]) -> PageRequest:
-    """`?limit=&nextToken=&q=&sort=&order=` -> PageRequest; InvalidAlbum names every bad parameter."""
+    """`?limit=&nextToken=&q=&sort=&order=` -> PageRequest; InvalidRequest names every bad parameter."""
     errors: dict[str, str] = {}
     try:
         limit = _query_value(query, "limit", PAGE_LIMIT)
-    except InvalidAlbum as invalid:
+    except InvalidRequest as invalid:
         errors.update(invalid.fields)
         limit = None
     sort = query.get("sort", "Rank")
@@ -403,7 +410,7 @@ def parse_page_request(query: Mapping[str, str]) -> PageRequest:
     elif len(words) > SEARCH_MAX_WORDS:
         errors["q"] = f"must have at most {SEARCH_MAX_WORDS} words"
     if errors:
-        raise InvalidAlbum(errors)
+        raise InvalidRequest(errors)
     # An empty nextToken is a client bug (it should omit the parameter); the repository rejects it as malformed.
     return PageRequest(
         limit=PAGE_LIMIT_DEFAULT if limit is None else limit,
@@ -417,17 +424,17 @@ def parse_page_request(query: Mapping[str, str]) -> PageRequest:
 def parse_json_body(body: str | None) -> object:
     """Raw request body -> parsed JSON; size and syntax problems are reported on the field "body"."""
     if body is None or body == "":
-        raise InvalidAlbum({"body": "is required (a JSON object)"})
+        raise InvalidRequest({"body": "is required (a JSON object)"})
     if len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
-        raise InvalidAlbum({"body": f"must be at most {MAX_BODY_BYTES} bytes"})
+        raise InvalidRequest({"body": f"must be at most {MAX_BODY_BYTES} bytes"})
     if "\ufffd" in body:  # API Gateway hands over bytes that are not UTF-8 as U+FFFD: the body was not UTF-8
-        raise InvalidAlbum({"body": BODY_NOT_UTF8})
+        raise InvalidRequest({"body": BODY_NOT_UTF8})
     try:
         return json.loads(body, object_pairs_hook=_reject_duplicate_keys)
     except _Invalid as problem:
-        raise InvalidAlbum({"body": str(problem)}) from None
+        raise InvalidRequest({"body": str(problem)}) from None
     except (ValueError, RecursionError):  # JSONDecodeError, too many integer digits, absurd nesting
-        raise InvalidAlbum({"body": "must be valid JSON"}) from None
+        raise InvalidRequest({"body": "must be valid JSON"}) from None
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:

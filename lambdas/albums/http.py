@@ -18,13 +18,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from albums.domain import (
     BODY_NOT_UTF8,
     AlbumError,
     AlbumNotFound,
-    InvalidAlbum,
+    InvalidRequest,
     RankTaken,
     ServiceBusy,
     Unauthenticated,
@@ -155,11 +155,11 @@ def _body_text(event: Mapping[str, Any]) -> str | None:
     try:
         return base64.b64decode(body, validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
-        raise InvalidAlbum({"body": BODY_NOT_UTF8}) from None
+        raise InvalidRequest({"body": BODY_NOT_UTF8}) from None
 
 
 _ERRORS: dict[type[AlbumError], tuple[int, str]] = {
-    InvalidAlbum: (400, "validation_error"),
+    InvalidRequest: (400, "validation_error"),
     Unauthenticated: (401, "unauthorized"),
     AlbumNotFound: (404, "not_found"),
     RankTaken: (409, "rank_taken"),
@@ -171,7 +171,7 @@ _ERRORS: dict[type[AlbumError], tuple[int, str]] = {
 
 def error_response(error: AlbumError) -> Response:
     status, code = _ERRORS.get(type(error), (500, "internal_error"))
-    if isinstance(error, InvalidAlbum):
+    if isinstance(error, InvalidRequest):
         return Response(status, error_body(code, error.message, fields=error.fields))
     if isinstance(error, VersionConflict):
         return Response(status, error_body(code, str(error), current=error.current.to_json()))
@@ -234,15 +234,15 @@ def _aws_error_code(error: BaseException | None) -> str | None:
     return str(code) if code else None
 
 
-class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StdoutHandler(logging.StreamHandler[TextIO]):
     """Writes to whatever sys.stdout is at emit time (the Lambda runtime and pytest's capsys both swap it)."""
 
-    @property  # type: ignore[override]
-    def stream(self) -> Any:
+    @property
+    def stream(self) -> TextIO:
         return sys.stdout
 
     @stream.setter
-    def stream(self, _value: Any) -> None:
+    def stream(self, _value: TextIO) -> None:
         pass
 
 

@@ -31,7 +31,7 @@ from albums.domain import (
     AlbumChanges,
     AlbumError,
     AlbumNotFound,
-    InvalidAlbum,
+    InvalidRequest,
     NewAlbum,
     Page,
     PageRequest,
@@ -208,9 +208,11 @@ class AlbumRepository:
         if current.version != changes.version:
             raise VersionConflict(current)
         fields = {"Album": "title", "Artist": "artist", "Genre": "genre", "Year": "year"}
+        # Any: each value's type matches its field (validate_album_changes checked it), which a dict cannot say.
+        values: dict[str, Any] = {fields[name]: value for name, value in changes.fields.items()}
         updated = replace(
             current,
-            **{fields[name]: value for name, value in changes.fields.items()},
+            **values,
             version=current.version + 1,
             updated_at=self._clock(),
             updated_by=caller,
@@ -407,7 +409,7 @@ def seed_albums(table: Any, rows: Iterable[Mapping[str, object]], *, seeded_by: 
     """Validates seed rows with the API's own rules, then bulk-writes them (see AlbumRepository.put_many).
 
     `table` is a boto3 DynamoDB Table resource; each row maps Rank, Album, Artist, Genre, Year (Rank and Year as
-    int). Nothing is written unless every row is valid and no rank repeats; InvalidAlbum.fields then names each
+    int). Nothing is written unless every row is valid and no rank repeats; InvalidRequest.fields then names each
     problem as "row <n> <field>" (n counts from 1). Returns the number of albums written.
     """
     albums: list[NewAlbum] = []
@@ -416,7 +418,7 @@ def seed_albums(table: Any, rows: Iterable[Mapping[str, object]], *, seeded_by: 
     for number, row in enumerate(rows, start=1):
         try:
             new = validate_new_album(dict(row))
-        except InvalidAlbum as invalid:
+        except InvalidRequest as invalid:
             problems.update({f"row {number} {field}": why for field, why in invalid.fields.items()})
             continue
         if new.rank in first_row_of:
@@ -425,5 +427,5 @@ def seed_albums(table: Any, rows: Iterable[Mapping[str, object]], *, seeded_by: 
         first_row_of[new.rank] = number
         albums.append(new)
     if problems:
-        raise InvalidAlbum(problems, message=f"{len(problems)} problem(s) in the seed data; nothing was written.")
+        raise InvalidRequest(problems, message=f"{len(problems)} problem(s) in the seed data; nothing was written.")
     return AlbumRepository(table).put_many(albums, caller=seeded_by)

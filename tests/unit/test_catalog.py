@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from albums.catalog import Catalog, Entry, decode_page_token, encode_page_token, position
-from albums.domain import SORT_FIELDS, InvalidAlbum, PageRequest, normalise, parse_page_request, search_words
+from albums.domain import SORT_FIELDS, InvalidRequest, PageRequest, normalise, parse_page_request, search_words
 
 from .test_listing import SEED, expected_order
 
@@ -89,7 +89,7 @@ def test_a_token_names_its_place_and_belongs_to_its_query_only():
     token = encode_page_token(request, entry)
 
     assert decode_page_token(token, request) == position("Artist", True, "the beatles", 12)
-    with pytest.raises(InvalidAlbum) as caught:
+    with pytest.raises(InvalidRequest) as caught:
         decode_page_token(token, PageRequest(limit=5, next_token=None, words=("rock",), sort="Artist"))
     assert "another search" in caught.value.fields["nextToken"]
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from albums import domain
-from albums.domain import InvalidAlbum, validate_album_changes, validate_new_album
+from albums.domain import InvalidRequest, validate_album_changes, validate_new_album
 
 from .factory import album_body
 
@@ -19,7 +19,7 @@ NEXT_YEAR = datetime.now(UTC).year + 1
 
 
 def invalid_fields(func, *args) -> dict[str, str]:
-    with pytest.raises(InvalidAlbum) as caught:
+    with pytest.raises(InvalidRequest) as caught:
         func(*args)
     return caught.value.fields
 

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from albums import domain, http, repository, settings
-from albums.domain import AlbumNotFound, InvalidAlbum
+from albums.domain import AlbumNotFound, InvalidRequest
 from albums.handlers import create, delete, get, update
 
 from .factory import FakeLambdaContext, album_body, call, make_event
@@ -162,7 +162,7 @@ def test_allowed_origin_comes_from_the_environment(table, monkeypatch):
 
 def test_error_response_mapping():
     assert http.error_response(AlbumNotFound(4)).status == 404
-    invalid = http.error_response(InvalidAlbum({"Year": "bad"}))
+    invalid = http.error_response(InvalidRequest({"Year": "bad"}))
     assert (invalid.status, invalid.body["error"]["fields"]) == (400, {"Year": "bad"})
 
 

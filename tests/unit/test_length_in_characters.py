@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from albums import domain
-from albums.domain import InvalidAlbum, validate_new_album
+from albums.domain import InvalidRequest, validate_new_album
 
 from .factory import album_body
 
@@ -19,7 +19,7 @@ GUITAR = "\U0001F3B8"  # one character, two UTF-16 units, four UTF-8 bytes
 def test_the_api_counts_characters_not_utf16_units(field: str) -> None:
     assert len(GUITAR.encode("utf-16-le")) // 2 == 2
     assert validate_new_album(album_body(**{field: GUITAR * domain.TEXT_MAX_LENGTH}))
-    with pytest.raises(InvalidAlbum) as refused:
+    with pytest.raises(InvalidRequest) as refused:
         validate_new_album(album_body(**{field: GUITAR * (domain.TEXT_MAX_LENGTH + 1)}))
     assert field in refused.value.fields
 

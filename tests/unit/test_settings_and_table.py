@@ -12,7 +12,7 @@ import pytest
 
 from albums import domain
 from albums import table as albums_table
-from albums.domain import InvalidAlbum
+from albums.domain import InvalidRequest
 from albums.repository import seed_albums
 from albums.settings import ConfigurationError, Settings, load_settings
 
@@ -100,7 +100,7 @@ def test_seed_albums_writes_albums_catalog_and_directory(table):
 
 def test_seed_albums_validates_everything_before_writing(table):
     rows = [album_body(1), album_body(2, Year=1800), album_body(1), {"Rank": 3}]
-    with pytest.raises(InvalidAlbum) as caught:
+    with pytest.raises(InvalidRequest) as caught:
         seed_albums(table, rows)
     assert caught.value.fields["row 2 Year"].startswith("must be an integer between 1900")
     assert caught.value.fields["row 3 Rank"] == "repeats the rank of row 1"
