@@ -53,24 +53,29 @@ def outputs(directory: Path | None = None) -> dict[str, Any]:
     return data
 
 
-@cache
 def session(region: str, *, local: bool) -> boto3.session.Session:
-    """The boto3 session for a region; for an emulator (local) with the test credentials it accepts. One per region
-    and kind, so clients made from it share their error classes (`client.exceptions.X` is per session)."""
+    """A new boto3 session for a region; for an emulator (local) with the test credentials it accepts."""
     return boto3.session.Session(region_name=region, **(EMULATOR_CREDENTIALS if local else {}))
+
+
+@cache
+def _shared_session(region: str, local: bool) -> boto3.session.Session:
+    """One session per region and kind for the clients below, so they share their error classes (`client.exceptions.X`
+    is per session: a test expecting cognito().exceptions.UsernameExistsException must get that very class)."""
+    return session(region, local=local)
 
 
 def client(service: str, stack: dict[str, Any] | None = None, config: Config | None = None) -> Any:
     """A boto3 client for the stack's endpoint (boto3 clients have no common static type)."""
     stack = stack or outputs()
-    return session(stack["Region"], local=bool(stack["EndpointUrl"])).client(
+    return _shared_session(stack["Region"], bool(stack["EndpointUrl"])).client(
         service, endpoint_url=stack["EndpointUrl"], config=config)
 
 
 def albums_table(stack: dict[str, Any] | None = None, config: Config | None = None) -> Any:
     """The Albums table as a boto3 Table resource."""
     stack = stack or outputs()
-    resource = session(stack["Region"], local=bool(stack["EndpointUrl"])).resource(
+    resource = _shared_session(stack["Region"], bool(stack["EndpointUrl"])).resource(
         "dynamodb", endpoint_url=stack["EndpointUrl"], config=config)
     return resource.Table(stack["TableName"])
 
