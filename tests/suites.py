@@ -3,9 +3,11 @@
     python -m tests.suites            # what `make test` runs (PORT / STACK_DIR name the test stack)
 
 What runs at the same time, and why: lint, the unit tests and the test stack's start need nothing from each other,
-so they overlap; the suites that use the stack then run one after the other (each parallel inside, two pytest-xdist
-workers with their own users), and the test that stops and restarts the stack runs last, alone. Nothing waits on a
-fixed sleep. Timings go to test-results/timings.json (read by `make bench`); a run that collects no test fails.
+so they overlap, and the unit tests go on beside the integration tests (MiniStack is one Python process: it keeps one
+core busy, the unit tests take the other). The browser and Postman suites follow (each pytest suite parallel inside,
+two pytest-xdist workers with their own users), and the test that stops and restarts the stack runs last, alone.
+Nothing waits on a fixed sleep. Timings go to test-results/timings.json (read by `make bench`); a run that collects
+no test fails.
 """
 
 from __future__ import annotations
@@ -92,19 +94,25 @@ def main() -> int:
     unit = pytest_step("unit", "tests/unit")
     steps = [lint, stack, unit]
 
-    # 1. No stack needed yet: lint and unit tests run while the test stack starts.
+    # 1. The unit tests need no stack: they run from the start, beside the stack's start and then beside the
+    #    integration tests (whose time goes mostly to MiniStack, one Python process: it leaves a core free).
+    unit_thread = in_background(unit)
     background = [in_background(lint), in_background(stack)]
-    unit.run(quiet=False)
     for thread in background:
         thread.join()
     for step in (lint, stack):
         if step.status != 0:
             print(step.output)
+    integration = pytest_step("integration", "tests/integration", "-m", "not restarts_stack")
+    if stack.status == 0:
+        integration.run(quiet=False)
+        steps.append(integration)
+    unit_thread.join()
+    print(unit.output if unit.status != 0 else unit.output.strip().splitlines()[-1])
 
-    # 2. The suites on the stack, then the one that restarts it.
+    # 2. The browser and Postman suites, then the test that restarts the stack.
     if stack.status == 0:
         suites = [
-            pytest_step("integration", "tests/integration", "-m", "not restarts_stack"),
             pytest_step("e2e", "tests/e2e"),
             Step("postman", [PYTHON, "tests/postman/run.py"], junit=RESULTS / "newman.xml"),
             pytest_step("restart", "tests/integration", "-m", "restarts_stack", workers=False),
@@ -120,7 +128,7 @@ def main() -> int:
         print(down.output)
     passed = sum(step.counts()[0] for step in steps)
     failures = sum(step.counts()[1] for step in steps)
-    print("\nmake test, per suite (wall time; lint, unit and the stack's start overlap):")
+    print("\nmake test, per suite (wall time; unit overlaps lint, the stack's start and integration):")
     for step in steps:
         print(step.line())
     print(f"  {'total':<12} {total:6.1f} s  on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
