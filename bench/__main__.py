@@ -14,14 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import burst, dashboard, faults, latency, load, machine, package, report, stack_start
+from bench import burst, dashboard, faults, latency, load, machine, package, report, stack_start, test_timings
 from bench.common import Row, config_from_env
 from bench.context import Bench
 from bench.scale import Scale
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 SECTIONS = {"1": "1 start", "2": "2 latency", "3": "3 scale", "4": "4 package", "5": "5 dashboard",
-            "6": "6 load", "7": "7 faults", "8": "8 burst"}
+            "6": "6 load", "7": "7 faults", "8": "8 burst", "9": "9 make test"}
 
 
 class Run:
@@ -59,7 +59,7 @@ class Run:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8", help="comma-separated section numbers")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8,9", help="comma-separated section numbers")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown too")
     args = parser.parse_args(argv)
     wanted = {s.strip() for s in args.sections.split(",") if s.strip()}
@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     run.log(f"bench stack: port {config.port}, {config.stack_dir}; {machine.one_line(info)}")
     scale = Scale()
     try:
+        run.section("9", "the last make test's timings", test_timings.run)
         run.section("4", "zip + cold imports", package.run)
         if not run.section("1", "stack start", lambda: stack_start.run(bench)):
             run.log("preparing the bench stack (wipe + bootstrap up)")
