@@ -299,11 +299,7 @@ def audit_listing(table: Any, items: dict[int, dict], catalog: dict[int, list], 
     report["listing_vs_table_diff"] = len(set(listed) ^ set(items))
     expected = {rank: entry_of(album_from_item(item)).stored() for rank, item in items.items()}
     report["catalog_wrong_entries"] = sum(1 for rank in set(expected) | set(catalog)
-                                          if _plain(catalog.get(rank)) != expected.get(rank))
-
-
-def _plain(stored: list | None) -> list | None:
-    return None if stored is None else [*stored[:3], int(stored[3])]
+                                          if catalog.get(rank) != expected.get(rank))
 
 
 def audit(bench: Bench, workers: list[Worker]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from albums.domain import Album
 # albums are 200 items, read once per cold start.
 BUCKET_SIZE = 250
 DIRECTORY_RANK = 0
-CATALOG_FORMAT = 2  # the directory's `format`; an older layout (no catalog) is rebuilt by the bootstrap
+CATALOG_FORMAT = 3  # the directory's `format`; an older layout (no catalog, or list entries) is rebuilt by bootstrap
 _BUCKET_VERSION = re.compile(r"v([0-9]+)")
 
 # Use as `client.create_table(**TABLE_DEFINITION, TableName=name)`; treat as read-only.

@@ -80,7 +80,8 @@ def stored_catalog(table: Any) -> dict[int, list[Any]]:
     entries: dict[int, list[Any]] = {}
     for item in table.scan()["Items"]:
         if item["Rank"] < 0:
-            entries.update({rank: [*value[:3], int(value[3])] for rank, value in catalog_entries(item).items()})
+            entries.update({rank: [*value.split("\x1f")[:3], int(value.split("\x1f")[3])]
+                            for rank, value in catalog_entries(item).items()})
     return entries
 
 

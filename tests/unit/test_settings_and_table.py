@@ -130,7 +130,7 @@ def test_bulk_catalog_writes_are_split_into_small_updates(table, monkeypatch):
 def test_rebuild_catalog_catalogs_every_readable_album_and_nothing_else(table):
     seed_albums(table, [album_body(rank, Album=f"Album {rank}") for rank in (1, 2, 300)])
     table.put_item(Item={"Rank": 5, "Album": "No artist"})  # written by another tool
-    table.put_item(Item={"Rank": albums_table.catalog_rank(9), "r2251": ["stale", "x", "y", 1999]})
+    table.put_item(Item={"Rank": albums_table.catalog_rank(9), "r2251": "stale\x1fx\x1fy\x1f1999"})
 
     from albums.repository import AlbumRepository
 
