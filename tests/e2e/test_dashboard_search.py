@@ -156,6 +156,7 @@ def test_the_edited_row_stays_in_view_with_its_draft_through_a_sort(page: Page, 
     page.fill("#search", f"keep me {tag}")
     page.locator(f'{ROWS}[data-rank="{album["Rank"]}"] [data-testid="edit-album"]').click()
     page.locator('[data-testid="edit-Album"]').fill(f"Kept Draft {tag}")
+    widths = page.locator("#albums-table thead th").evaluate_all("(cells) => cells.map((c) => c.offsetWidth)")
     # WHEN they sort the list and then clear the search
     page.click('button[data-sort-key="Year"]')
     expect(page.locator('th:has(button[data-sort-key="Year"])')).to_have_attribute("aria-sort", "ascending")
@@ -166,6 +167,8 @@ def test_the_edited_row_stays_in_view_with_its_draft_through_a_sort(page: Page, 
     expect(editing).to_be_in_viewport()
     expect(editing.locator('[data-testid="edit-Album"]')).to_have_value(f"Kept Draft {tag}")
     expect(page.locator('[data-testid="edit-album"]').first).to_be_disabled()
+    # AND the columns kept their widths through the edit, the sort and the new rows (fixed layout)
+    assert page.locator("#albums-table thead th").evaluate_all("(cells) => cells.map((c) => c.offsetWidth)") == widths
     # WHEN they save, THEN the change is stored
     editing.locator('[data-testid="save-album"]').click()
     expect(page.get_by_test_id("toast")).to_contain_text(f"Saved album {album['Rank']}")
