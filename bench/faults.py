@@ -46,7 +46,7 @@ def table_digest(bench: Bench) -> tuple[int, str]:
             break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     lines = sorted(json.dumps(item, sort_keys=True, default=_plain) for item in items)
-    albums = sum(1 for item in items if int(item["Rank"]) > 0)  # Rank 0 is the bucket directory
+    albums = sum(1 for item in items if int(item["Rank"]) > 0)  # Rank 0 is the directory, below 0 the catalog
     return albums, hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 

@@ -1,7 +1,7 @@
 """6. Load: N concurrent simulated users (threads, each its own confirmed Cognito user) doing mixed CRUD for a fixed
 time against the bench stack (loopback only; bounded in users, time and requests), then a consistency audit that
 reads DynamoDB directly: every acknowledged create/update/delete is in the table, nothing else is, and the listing
-(GSI pages) shows every album exactly once in ascending Rank.
+(catalog pages) shows every album exactly once in ascending Rank, and the catalog holds exactly the albums.
 
 Each user owns a rank range (ranks OWN_BASE + 1000*i + 1 .. +OWN_SPAN) where its own model is exact; all
 users also fight over a small contested range with creates and versioned updates (409s expected), where the audit
