@@ -14,14 +14,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import burst, dashboard, faults, latency, load, machine, package, report, stack_start, test_timings
+from bench import (
+    burst,
+    dashboard,
+    faults,
+    latency,
+    load,
+    machine,
+    package,
+    powertools,
+    report,
+    stack_start,
+    test_timings,
+)
 from bench.common import Row, config_from_env
 from bench.context import Bench
 from bench.scale import Scale
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 SECTIONS = {"1": "1 start", "2": "2 latency", "3": "3 scale", "4": "4 package", "5": "5 dashboard",
-            "6": "6 load", "7": "7 faults", "8": "8 burst", "9": "9 make test"}
+            "6": "6 load", "7": "7 faults", "8": "8 burst", "9": "9 make test", "10": "10 powertools"}
 
 
 class Run:
@@ -59,7 +71,7 @@ class Run:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8,9", help="comma-separated section numbers")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8,9,10", help="comma-separated section numbers")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown too")
     args = parser.parse_args(argv)
     wanted = {s.strip() for s in args.sections.split(",") if s.strip()}
@@ -78,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             bench.wipe()
             bench.bootstrap_up()
         run.section("2", "API vs in-process latency, cold calls", lambda: latency.run(bench))
+        run.section("10", "Powertools Logger: cold-start cost", lambda: powertools.run(bench))
         run.section("3", "pages at 500 albums", lambda: scale.measure_small(bench))
         run.section("5", "dashboard in Chromium", lambda: dashboard.run(bench))
         run.section("6", "concurrent users + audit", lambda: load.run(bench))
