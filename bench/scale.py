@@ -55,7 +55,7 @@ def measure(bench: Bench, middle_rank: int) -> dict[str, Any]:
     cold_started = time.perf_counter()
     api_page(bench, limit=50)()  # the function's first listing after a bulk write re-reads every changed bucket
     figures: dict[str, Any] = {
-        "albums": repository.refresh_catalog().__len__(),
+        "albums": len(repository.refresh_catalog()),
         "catalog_reload_ms": round((time.perf_counter() - cold_started) * 1000, 1),
         "raw_read": timed(lambda: client.batch_get_item(RequestItems={table.name: {"Keys": first_fifty}})),
         "rank_api": timed(api_page(bench, limit=50)),

@@ -34,7 +34,8 @@ class StackNotRunning(Exception):
 
 
 def stack_dir() -> Path:
-    return Path(os.environ.get("STACK_DIR", ROOT / ".stack"))
+    """The local stack's folder: STACK_DIR, else <repo>/.stack."""
+    return Path(os.environ.get("STACK_DIR", ROOT / ".stack")).resolve()
 
 
 @cache

@@ -87,9 +87,6 @@ def role_policy(function: r.Function, table_arn: str) -> dict[str, Any]:
             "Resource": f"arn:aws:logs:*:*:log-group:{log_group(function)}:*",
         },
     ]
-    if function.index_actions:
-        statements.insert(1, {"Effect": "Allow", "Action": list(function.index_actions),
-                              "Resource": f"{table_arn}/index/*"})
     return {"Version": "2012-10-17", "Statement": statements}
 
 

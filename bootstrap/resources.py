@@ -25,7 +25,6 @@ class Function:
     handler: str
     # Least privilege: each function may do only what its method needs on the Albums table.
     table_actions: tuple[str, ...]
-    index_actions: tuple[str, ...] = ()
 
 
 FUNCTIONS = (

@@ -11,7 +11,7 @@ from typing import Any, TypeAlias
 import boto3
 from botocore.config import Config
 
-from bootstrap.access import session
+from bootstrap.access import session, stack_dir
 from bootstrap.errors import StackError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,10 +76,6 @@ def password_auth_flows() -> list[str]:
     for with PASSWORD_AUTH=1 (`make deploy TARGET=aws` exports TARGET, which sets the default)."""
     default = "0" if os.environ.get("TARGET") == "aws" else "1"
     return ["ALLOW_USER_PASSWORD_AUTH"] if os.environ.get("PASSWORD_AUTH", default) == "1" else []
-
-
-def stack_dir() -> Path:
-    return Path(os.environ.get("STACK_DIR", ROOT / ".stack")).resolve()
 
 
 def aws_stack_dir() -> Path:

@@ -35,8 +35,8 @@ def _seeded_once(_albums_table):
 def seeded(_seeded_once):
     """The seed's 500 albums, loaded once per module (moto writes ~100 items/s); tests that change them reload."""
     table = _seeded_once
-    if len(repository.default_repository().refresh_catalog()) != len(SEED) or table.get_item(Key={"Rank": 7})[
-            "Item"].get("Album") is None:
+    intact = table.get_item(Key={"Rank": 7}).get("Item", {}).get("Album") is not None  # a test may break Rank 7
+    if not intact or len(repository.default_repository().refresh_catalog()) != len(SEED):
         _empty(table)
         seed_albums(table, SEED)
     return table
