@@ -12,6 +12,7 @@ TEST_PORT ?= 4599
 TEST_STACK_DIR ?= $(CURDIR)/.stack-test
 PYTEST := $(PY) -m pytest
 CHROMIUM ?= /usr/lib/chromium/chromium
+CHROMIUM_SHELL ?= /usr/lib/chromium/chromium-headless-shell
 # STACK=embedded (default: MiniStack as a local process, managed here) | docker | localstack (docker-compose.yml).
 STACK ?= embedded
 ifneq ($(STACK),embedded)
@@ -72,10 +73,12 @@ deploy: install ## Deploy to TARGET=aws|localstack (uses your AWS credentials / 
 destroy: install ## Remove everything the bootstrap made on TARGET
 	@$(PY) -m bootstrap destroy --target $(TARGET)
 
-chromium: ## Install Debian's Chromium for the browser tests when missing (as root; else Playwright's own browser)
-	@if [ -x $(CHROMIUM) ] || command -v chromium >/dev/null; then :; \
+# The headless shell runs the browser tests (~2.5x less CPU per page); the full browser, the back/forward cache test.
+chromium: ## Install Debian's Chromium + headless shell for the browser tests when missing (as root)
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMIUM_SHELL) ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-headless-shell \
+	    >/dev/null; \
 	else echo "note: no system Chromium and not root: e2e uses Playwright's own browser (or set CHROMIUM_PATH)"; fi
 
 test-stack: install

@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from bootstrap.access import cognito, read_code
+from tests.e2e.browser import person_chromium_path
 
 pytestmark = pytest.mark.e2e
 
@@ -254,7 +255,12 @@ SHOWN_PAGES_PROBE = """window.addEventListener('pageshow', (event) => {
 def bfcache_page(browser_type, browser_type_launch_args, console_errors, api_calls) -> Iterator[Page]:
     """A page in a Chromium with the back/forward cache ON, as in a person's browser (Playwright turns it off by
     default, so `page` always reloads on back and never shows what a restored page would)."""
-    browser = browser_type.launch(**browser_type_launch_args, ignore_default_args=["--disable-back-forward-cache"])
+    # The full browser: the headless shell the other tests use never restores a page from the cache.
+    path = person_chromium_path()
+    args = {**browser_type_launch_args, **({"executable_path": path} if path else {"channel": "chromium"})}
+    if not path:
+        args.pop("executable_path", None)
+    browser = browser_type.launch(**args, ignore_default_args=["--disable-back-forward-cache"])
     try:
         context = browser.new_context()
         context.set_default_timeout(15_000)
