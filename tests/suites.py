@@ -2,12 +2,13 @@
 
     python -m tests.suites            # what `make test` runs (PORT / STACK_DIR name the test stack)
 
-What runs at the same time, and why: lint, the unit tests and the test stack's start need nothing from each other,
-so they overlap, and the unit tests go on beside the integration tests (MiniStack is one Python process: it keeps one
-core busy, the unit tests take the other). The browser and Postman suites follow (each pytest suite parallel inside,
-two pytest-xdist workers with their own users), and the test that stops and restarts the stack runs last, alone.
-Nothing waits on a fixed sleep. Timings go to test-results/timings.json (read by `make bench`); a run that collects
-no test fails.
+What runs at the same time, and why: lint and the unit tests need no stack, so they start at once and go on beside
+everything else. Once the test stack is up, the few tests that need it to themselves (marker `alone`: they fill its
+gate or break a function on purpose) run one at a time; then the integration, browser and Postman suites run side
+by side (each pytest suite with two pytest-xdist workers; every test uses its own users and ranks and expects
+other writers meanwhile). The machine's two cores are the limit: the schedule only keeps them busy, the suites' own
+CPU cost is what sets the total (see README, Tests). Nothing waits on a fixed sleep. Timings go to
+test-results/timings.json (read by `make bench`); a run that collects no test fails.
 """
 
 from __future__ import annotations
@@ -85,9 +86,15 @@ def pytest_step(name: str, *args: str, workers: bool = True, dist: str = "loadfi
     other, as their module fixtures (a shared deployment, a seeded table, one user) expect."""
     junit = RESULTS / f"junit-{name}.xml"
     parallel = ["-n", WORKERS, "--dist", dist] if workers and WORKERS != "0" else []
-    suite = Path(args[0]).name  # tests/<suite>
-    plugins = [option for plugin in NOT_NEEDED.get(suite, []) for option in ("-p", f"no:{plugin}")]
+    suites = [Path(arg).name for arg in args if arg.startswith("tests/")]
+    not_needed = set.intersection(*(set(NOT_NEEDED.get(suite, [])) for suite in suites)) if suites else set()
+    plugins = [option for plugin in sorted(not_needed) for option in ("-p", f"no:{plugin}")]
     return Step(name, [PYTHON, "-m", "pytest", *args, "-q", *plugins, *parallel, f"--junitxml={junit}"], junit=junit)
+
+
+def _last_line(output: str) -> str:
+    lines = output.strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 def in_background(step: Step) -> threading.Thread:
@@ -105,33 +112,30 @@ def main() -> int:
                            f" || {{ cat {stack_log}; exit 1; }}"])
     unit = pytest_step("unit", "tests/unit")
     steps = [lint, stack, unit]
+    together: list[Step] = []
 
-    # 1. The unit tests need no stack: they run from the start, beside the stack's start and then beside the
-    #    integration tests (whose time goes mostly to MiniStack, one Python process: it leaves a core free).
-    unit_thread = in_background(unit)
-    background = [in_background(lint), in_background(stack)]
-    for thread in background:
+    # 1. Lint and the unit tests need no stack: they start at once, beside the stack's start, and go on beside
+    #    everything that follows.
+    beside = [in_background(unit), in_background(lint)]
+    stack.run(quiet=True)
+    if stack.status != 0:
+        print(stack.output)
+    else:
+        # 2. The tests that need the stack to themselves (marker `alone`), one at a time.
+        alone = pytest_step("alone", "tests/integration", "tests/e2e", "-m", "alone", workers=False)
+        alone.run(quiet=False)
+        # 3. The suites on the stack, side by side (their tests are written for other writers meanwhile: each uses
+        #    its own users and ranks; MiniStack is one Python process, so no suite alone keeps both cores busy).
+        together = [pytest_step("e2e", "tests/e2e", "-m", "not alone"),
+                    pytest_step("integration", "tests/integration", "-m", "not alone"),
+                    Step("postman", [PYTHON, "tests/postman/run.py"], junit=RESULTS / "newman.xml")]
+        for thread in [in_background(step) for step in together]:
+            thread.join()
+        steps += [alone, *together]
+    for thread in beside:
         thread.join()
-    for step in (lint, stack):
-        if step.status != 0:
-            print(step.output)
-    integration = pytest_step("integration", "tests/integration", "-m", "not restarts_stack")
-    if stack.status == 0:
-        integration.run(quiet=False)
-        steps.append(integration)
-    unit_thread.join()
-    print(unit.output if unit.status != 0 else unit.output.strip().splitlines()[-1])
-
-    # 2. The browser and Postman suites, then the test that restarts the stack.
-    if stack.status == 0:
-        suites = [
-            pytest_step("e2e", "tests/e2e"),
-            Step("postman", [PYTHON, "tests/postman/run.py"], junit=RESULTS / "newman.xml"),
-            pytest_step("restart", "tests/integration", "-m", "restarts_stack", workers=False),
-        ]
-        for step in suites:
-            step.run(quiet=False)
-        steps += suites
+    for step in [lint, unit, *together]:  # those that ran quietly, beside others
+        print(step.output if step.status != 0 else _last_line(step.output))
     down = Step("stack down", [PYTHON, "-m", "bootstrap", "down"]).run(quiet=True)
 
     total = time.perf_counter() - started
@@ -140,7 +144,8 @@ def main() -> int:
         print(down.output)
     passed = sum(step.counts()[0] for step in steps)
     failures = sum(step.counts()[1] for step in steps)
-    print("\nmake test, per suite (wall time; unit overlaps lint, the stack's start and integration):")
+    print("\nmake test, per suite (wall time; lint and unit run beside the rest, integration, e2e and postman side by"
+          " side):")
     for step in steps:
         print(step.line())
     print(f"  {'total':<12} {total:6.1f} s  on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")

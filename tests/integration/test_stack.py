@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import requests
 
 from bootstrap import resources, stack
-from bootstrap.access import ROOT, Api, sign_in
 from bootstrap.target import resolve
-from tests.integration.conftest import album
 
 
 @pytest.fixture(scope="module")
@@ -70,26 +64,3 @@ def test_functions_get_their_settings_from_the_environment(local) -> None:
 
 def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else value
-
-
-
-
-@pytest.mark.restarts_stack
-def test_down_then_up_keeps_users_albums_and_ids(stack: dict, api, user, free_rank: int) -> None:
-    """MiniStack keeps its state across a graceful stop: the same ids, the same users, the albums as edited."""
-    api.post(album(free_rank))
-    assert api.put(free_rank, {"Album": "Edited Before Restart", "version": 1}).status_code == 200
-
-    for command in ("down", "up"):
-        done = subprocess.run([sys.executable, "-m", "bootstrap", command], capture_output=True, text=True,
-                              timeout=120, check=False)
-        assert done.returncode == 0, done.stderr
-
-    after = json.loads((Path(os.environ.get("STACK_DIR", ROOT / ".stack")) / "outputs.json").read_text())
-    assert {k: after[k] for k in IDS} == {k: stack[k] for k in IDS}
-    again = Api(sign_in(user))  # the user still exists and can sign in
-    kept = again.get(rank=free_rank).json()
-    assert (kept["Album"], kept["version"]) == ("Edited Before Restart", 2)
-
-
-IDS = ("UserPoolId", "UserPoolClientId", "ApiUrl", "WebsiteUrl", "BucketName", "TableName")
