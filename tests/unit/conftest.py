@@ -3,10 +3,12 @@ settings at import time (a cold start), exactly as in Lambda."""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from typing import Any
 
+import botocore.session
 import pytest
 from moto import mock_aws
 
@@ -23,6 +25,11 @@ for leaked in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE", "
     os.environ.pop(leaked, None)
 
 from albums import repository, settings  # noqa: E402
+
+# Every boto3 session loads botocore's service models (JSON) afresh, and the bootstrap's tests make a session per
+# deploy (~200 clients in test_bootstrap_eventual_consistency.py alone): one loader per worker, shared by all
+# sessions, reads each model once (the models are read-only data). That file: 25.3 -> 19.4 CPU-s.
+botocore.session.create_loader = functools.cache(botocore.session.create_loader)
 
 
 def reset_caches() -> None:
