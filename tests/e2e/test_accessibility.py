@@ -26,6 +26,7 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_21_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = {"serious", "critical"}
 PHONE = {"width": 375, "height": 812}
+THEMES = ("light", "dark")
 ROWS = 'tr[data-testid="album-row"]'
 
 RUN_AXE = """tags => axe.run(document, {
@@ -98,6 +99,13 @@ class Audit:
         self.problems += [f"[{state}] non-text contrast (WCAG 1.4.11, serious): {problem}"
                           for problem in page.evaluate(NON_TEXT_CONTRAST)]
 
+    def check_both_themes(self, page: Page, state: str) -> None:
+        """`check` in the light and the dark theme: the system's colour scheme picks the palette
+        (prefers-color-scheme), and the page follows a change at once, so one load serves both."""
+        for theme in THEMES:
+            page.emulate_media(color_scheme=theme)
+            self.check(page, f"{state} ({theme})")
+
     def assert_clean(self) -> None:
         if self.problems:
             pytest.fail("serious/critical WCAG 2.1 A/AA violations:\n  " + "\n  ".join(self.problems),
@@ -107,13 +115,6 @@ class Audit:
 @pytest.fixture
 def audit() -> Audit:
     return Audit()
-
-
-@pytest.fixture(params=["light", "dark"])
-def theme(page: Page, request: pytest.FixtureRequest) -> str:
-    """Each page test runs in both themes: the system's colour scheme picks the palette (prefers-color-scheme)."""
-    page.emulate_media(color_scheme=request.param)
-    return request.param
 
 
 @pytest.fixture(scope="module")
@@ -142,44 +143,44 @@ def submit_empty(page: Page, form: str, first_error: str) -> None:
     expect(page.locator(first_error)).not_to_be_empty()
 
 
-def test_index_page(page: Page, site, audit: Audit, theme: str) -> None:
+def test_index_page(page: Page, site, audit: Audit) -> None:
     # GIVEN the first page a visitor sees
     page.goto(site.url("index.html"))
     expect(page.locator("#create-account")).to_be_visible()
-    audit.check(page, f"index ({theme})")
+    audit.check_both_themes(page, "index")
     audit.assert_clean()
 
 
-def test_sign_in_page(page: Page, site, audit: Audit, theme: str) -> None:
+def test_sign_in_page(page: Page, site, audit: Audit) -> None:
     # GIVEN the sign-in page
     page.goto(site.url("signin.html"))
     expect(page.locator("#signin-form")).to_be_visible()
-    audit.check(page, "sign-in")
+    audit.check_both_themes(page, "sign-in")
     # WHEN the empty form is submitted, THEN the field errors it shows are accessible too
     submit_empty(page, "#signin-form", "#signin-email-error")
-    audit.check(page, "sign-in with field errors")
+    audit.check_both_themes(page, "sign-in with field errors")
     audit.assert_clean()
 
 
-def test_verify_page(page: Page, site, audit: Audit, theme: str) -> None:
+def test_verify_page(page: Page, site, audit: Audit) -> None:
     # GIVEN the verify page (the local mailbox hint is shown on this stack)
     page.goto(site.url("verify.html"))
     expect(page.locator("#verify-form")).to_be_visible()
-    audit.check(page, "verify")
+    audit.check_both_themes(page, "verify")
     # WHEN the empty form is submitted
     submit_empty(page, "#verify-form", "#verify-email-error")
     # THEN the page with its field errors has no serious violations
-    audit.check(page, "verify with field errors")
+    audit.check_both_themes(page, "verify with field errors")
     audit.assert_clean()
 
 
-def test_sign_up_page_and_its_verify_step(page: Page, site, audit: Audit, theme: str) -> None:
+def test_sign_up_page_and_its_verify_step(page: Page, site, audit: Audit) -> None:
     # GIVEN the sign-up page, first as loaded, then with field errors after an empty submit
     page.goto(site.url("signup.html"))
     expect(page.locator("#signup-form")).to_be_visible()
-    audit.check(page, "sign-up")
+    audit.check_both_themes(page, "sign-up")
     submit_empty(page, "#signup-form", "#signup-username-error")
-    audit.check(page, "sign-up with field errors")
+    audit.check_both_themes(page, "sign-up with field errors")
     # WHEN a new person signs up (an unconfirmed user in the local pool)
     tag = secrets.token_hex(4)
     user = User(email=f"a11y-{tag}@example.com", password=make_password(), username=f"a11y{tag}")
@@ -189,30 +190,30 @@ def test_sign_up_page_and_its_verify_step(page: Page, site, audit: Audit, theme:
     page.click("#signup-submit")
     # THEN the verify step that replaces the form has no serious violations either
     expect(page.locator("#verify-section")).to_be_visible()
-    audit.check(page, "sign-up verify step")
+    audit.check_both_themes(page, "sign-up verify step")
     audit.assert_clean()
 
 
 def open_dashboard_states(page: Page, audit: Audit, label: str) -> None:
     """Audit the dashboard with rows, with the first row in edit mode, and with the delete dialog open; each state
     is closed again (Escape / Keep it), so no album changes."""
-    audit.check(page, f"{label}: rows loaded")
+    audit.check_both_themes(page, f"{label}: rows loaded")
     first = page.locator(ROWS).first
     first.locator('[data-testid="edit-album"]').click()
     editing = page.locator('tr[data-editing="true"]')
     expect(editing).to_be_visible()
-    audit.check(page, f"{label}: edit row open")
+    audit.check_both_themes(page, f"{label}: edit row open")
     editing.locator('[data-testid="cancel-edit"]').click()
     expect(editing).to_have_count(0)
     page.locator(ROWS).first.locator('[data-testid="delete-album"]').click()
     expect(page.locator("#delete-dialog")).to_be_visible()
-    audit.check(page, f"{label}: delete dialog open")
+    audit.check_both_themes(page, f"{label}: delete dialog open")
     page.click("#delete-cancel")
     expect(page.locator("#delete-dialog")).to_be_hidden()
 
 
 def test_signed_in_pages(page: Page, site, a11y_user: User, sign_in: Callable[[Page, User], None],
-                         audit: Audit, theme: str) -> None:
+                         audit: Audit) -> None:
     # GIVEN a signed-in user on the dashboard with its first rows shown
     sign_in(page, a11y_user)
     expect(page.locator("#chart-section")).to_be_visible()
@@ -221,14 +222,14 @@ def test_signed_in_pages(page: Page, site, a11y_user: User, sign_in: Callable[[P
     # WHEN they submit the add-album form empty, THEN the form with its field errors has none either
     page.goto(site.url("add-album.html"))
     expect(page.locator("body")).to_have_attribute("data-auth", "ok")
-    audit.check(page, "add-album")
+    audit.check_both_themes(page, "add-album")
     submit_empty(page, "#album-form", "#album-rank-error")
-    audit.check(page, "add-album with field errors")
+    audit.check_both_themes(page, "add-album with field errors")
     audit.assert_clean()
 
 
 def test_dashboard_on_a_phone(page: Page, a11y_user: User, sign_in: Callable[[Page, User], None],
-                              audit: Audit, theme: str) -> None:
+                              audit: Audit) -> None:
     # GIVEN a 375 px wide viewport, where each album row is laid out as a card
     page.set_viewport_size(PHONE)
     # WHEN the user signs in and opens an edit row and the delete dialog
