@@ -127,7 +127,7 @@ def main() -> int:
         # 3. The suites on the stack, side by side (their tests are written for other writers meanwhile: each uses
         #    its own users and ranks; MiniStack is one Python process, so no suite alone keeps both cores busy).
         together = [pytest_step("e2e", "tests/e2e", "-m", "not alone"),
-                    pytest_step("integration", "tests/integration", "-m", "not alone"),
+                    pytest_step("integration", "tests/integration", "-m", "not alone", "--no-loadscope-reorder"),
                     Step("postman", [PYTHON, "tests/postman/run.py"], junit=RESULTS / "newman.xml")]
         for thread in [in_background(step) for step in together]:
             thread.join()

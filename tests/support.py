@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 from collections.abc import Collection
 
 from bootstrap.access import Api
@@ -17,3 +19,13 @@ def free_rank(api: Api, taken: Collection[int] = ()) -> int:
         if rank not in taken and api.get(rank=rank).status_code == 404:
             return rank
     raise AssertionError("no free Rank found in 20 tries")
+
+
+def throwaway_port() -> int:
+    """A port for a stack of a test's own: THROWAWAY_PORT when set (one port for them all, so run such tests one at a
+    time: each stops its stack before the next starts), else a free port from the operating system."""
+    if os.environ.get("THROWAWAY_PORT"):
+        return int(os.environ["THROWAWAY_PORT"])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -22,9 +22,9 @@ from bench.burst import burst
 from bootstrap.access import ROOT, Api, User, confirmed_user, outputs, sign_in
 from bootstrap.emulator import Emulator
 from tests.integration.conftest import album
-from tests.integration.test_stack_process import throwaway_port
-from tests.support import free_rank
+from tests.support import free_rank, throwaway_port
 
+pytestmark = pytest.mark.own_stack  # waits on stacks of its own: scheduled first (conftest.py)
 # One API call at a time and no queue: the gate's refusal is easy to provoke, and a frozen call holds the only place.
 NARROW_GATE = {"STACK_API_CONCURRENCY": "1", "STACK_API_QUEUE_SECONDS": "0"}
 IDS = ("UserPoolId", "UserPoolClientId", "ApiUrl", "WebsiteUrl", "BucketName", "TableName")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,15 +21,10 @@ import pytest
 from bootstrap.access import ROOT
 from bootstrap.emulator import Emulator
 from bootstrap.errors import StackError
+from tests.support import throwaway_port
 
+pytestmark = pytest.mark.own_stack  # waits on stacks of its own: scheduled first (conftest.py)
 TABLE = "CrashTest"
-def throwaway_port() -> int:
-    """THROWAWAY_PORT when set (each test stops its stack before the next starts, so one port serves them all)."""
-    if os.environ.get("THROWAWAY_PORT"):
-        return int(os.environ["THROWAWAY_PORT"])
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
