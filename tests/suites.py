@@ -103,9 +103,21 @@ def in_background(step: Step) -> threading.Thread:
     return thread
 
 
+def machine_cpu_seconds() -> float | None:
+    """CPU time every process of the machine has used so far (Linux /proc/stat; None elsewhere): what a run costs,
+    steadier than its wall time on a busy machine."""
+    try:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     RESULTS.mkdir(exist_ok=True)
     started = time.perf_counter()
+    cpu_started = machine_cpu_seconds()
     stack_log = Path(os.environ.get("STACK_DIR", ROOT / ".stack-test")).with_suffix(".log")
     lint = Step("lint", ["make", "--no-print-directory", "lint"])
     stack = Step("stack", ["bash", "-c", f"{PYTHON} -m bootstrap reset && {PYTHON} -m bootstrap up > {stack_log} 2>&1"
@@ -148,10 +160,15 @@ def main() -> int:
           " side):")
     for step in steps:
         print(step.line())
-    print(f"  {'total':<12} {total:6.1f} s  on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    cpu_now = machine_cpu_seconds()
+    cpu = round(cpu_now - cpu_started, 1) if cpu_now is not None and cpu_started is not None else None
+    cores = os.cpu_count() or 1
+    busy = f", {cpu:.0f} CPU-s used (cores busy {cpu / (total * cores):.0%} of the time)" if cpu else ""
+    print(f"  {'total':<12} {total:6.1f} s  on {cores} cores{busy}, load average {os.getloadavg()[0]:.2f}")
     (RESULTS / "timings.json").write_text(json.dumps({
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "total_seconds": round(total, 1),
+        "machine_cpu_seconds": cpu,  # every process on the machine, the run's own and any other
         "suites": {step.name: {"seconds": round(step.seconds, 1), "status": step.status,
                                "passed": step.counts()[0], "failed": step.counts()[1]} for step in steps},
         "cores": os.cpu_count(),
