@@ -1,7 +1,7 @@
 """A busy local stack answers 503 + Retry-After (or 429) when a call waited too long for its turn; the page sends
 the call again after that pause instead of showing an error. The first page request is answered 503 here by the
-browser's network layer (a real one comes from the stack only under a burst, see tests/integration/test_burst.py),
-every later request goes to the real API."""
+browser's network layer (a real one comes from the stack only when its gate is full: see
+tests/integration/test_own_stack.py), every later request goes to the real API."""
 
 from __future__ import annotations
 
