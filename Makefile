@@ -76,10 +76,10 @@ destroy: install ## Remove everything the bootstrap made on TARGET
 # The headless shell runs the browser tests (~2.5x less CPU per page); the full browser, the back/forward cache test.
 chromium: ## Install Debian's Chromium + headless shell for the browser tests when missing (as root)
 	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMIUM_SHELL) ]; then :; \
-	elif [ "$$(id -u)" = 0 ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-headless-shell \
-	    >/dev/null; \
-	else echo "note: no system Chromium and not root: e2e uses Playwright's own browser (or set CHROMIUM_PATH)"; fi
+	elif [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq chromium chromium-headless-shell >/dev/null; then :; \
+	else echo "note: Debian's chromium + chromium-headless-shell not installed (needs root and apt): e2e uses what" \
+	  "is there, else Playwright's own browser (or set CHROMIUM_PATH)"; fi
 
 test-stack: install
 	@$(COMPOSE_UP) $(TEST_ENV) $(PY) -m bootstrap up --target $(TARGET) > $(TEST_STACK_DIR).log 2>&1 || \
