@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
 
 from bootstrap.access import StackNotRunning, outputs
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # pytest-xdist keeps one test per id: two tests sharing an id would silently run once (schemathesis' items did,
+    # under pytest 9, so `make test` fuzzed one operation of five). Refuse such a collection outright.
+    shared = [nodeid for nodeid, count in Counter(item.nodeid for item in session.items).items() if count > 1]
+    if shared:
+        raise pytest.UsageError("several tests share one id (pytest-xdist would run only one of each): "
+                                + ", ".join(shared))
 
 
 @pytest.fixture(scope="session")
