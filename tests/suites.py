@@ -137,7 +137,7 @@ def main() -> int:
         alone = pytest_step("alone", "tests/integration", "tests/e2e", "-m", "alone", workers=False)
         alone.run(quiet=False)
         # 3. The suites on the stack, side by side (their tests are written for other writers meanwhile: each uses
-        #    its own users and ranks; MiniStack is one Python process, so no suite alone keeps both cores busy).
+        #    its own users and ranks), so the cores stay busy while one suite waits on the stack or a browser.
         together = [pytest_step("e2e", "tests/e2e", "-m", "not alone"),
                     pytest_step("integration", "tests/integration", "-m", "not alone", "--no-loadscope-reorder"),
                     Step("postman", [PYTHON, "tests/postman/run.py"], junit=RESULTS / "newman.xml")]
