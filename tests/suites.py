@@ -165,7 +165,7 @@ def main() -> int:
     cores = os.cpu_count() or 1
     busy = f", {cpu:.0f} CPU-s used (cores busy {cpu / (total * cores):.0%} of the time)" if cpu else ""
     print(f"  {'total':<12} {total:6.1f} s  on {cores} cores{busy}, load average {os.getloadavg()[0]:.2f}")
-    (RESULTS / "timings.json").write_text(json.dumps({
+    timings = {
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "total_seconds": round(total, 1),
         "machine_cpu_seconds": cpu,  # every process on the machine, the run's own and any other
@@ -173,7 +173,10 @@ def main() -> int:
                                "passed": step.counts()[0], "failed": step.counts()[1]} for step in steps},
         "cores": os.cpu_count(),
         "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
-    }, indent=2) + "\n")
+    }
+    (RESULTS / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
+    with (RESULTS / "timings-history.jsonl").open("a") as history:  # one line per run: `make bench` compares
+        history.write(json.dumps(timings) + "\n")
     if failed:
         print(f"FAILED: {', '.join(failed)}")
     print(f"make test: {passed} passed, {failures} failed")
