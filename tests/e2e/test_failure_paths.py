@@ -257,10 +257,9 @@ def bfcache_page(browser_type, browser_type_launch_args, console_errors, api_cal
     default, so `page` always reloads on back and never shows what a restored page would)."""
     # The full browser: the headless shell the other tests use never restores a page from the cache.
     path = person_chromium_path()
-    args = {**browser_type_launch_args, **({"executable_path": path} if path else {"channel": "chromium"})}
-    if not path:
-        args.pop("executable_path", None)
-    browser = browser_type.launch(**args, ignore_default_args=["--disable-back-forward-cache"])
+    args = {key: value for key, value in browser_type_launch_args.items() if key != "executable_path"}
+    browser = browser_type.launch(**args, **({"executable_path": path} if path else {"channel": "chromium"}),
+                                  ignore_default_args=["--disable-back-forward-cache"])
     try:
         context = browser.new_context()
         context.set_default_timeout(15_000)
