@@ -135,16 +135,24 @@ class Catalog:
         type(self).__init__(self)  # every field back to its start value, defined once (in __init__)
         self.identity = identity
 
-    def replace_bucket(self, bucket: int, entries: Mapping[int, Entry], version: int | None) -> None:
-        """Take a bucket's entries as stored; `version` None forgets the bucket (its catalog item is gone)."""
-        old = self._buckets.pop(bucket, {})
-        if version is None:
-            self.versions.pop(bucket, None)
-        else:
-            self._buckets[bucket] = dict(entries)
-            self.versions[bucket] = version
-        if old != entries:
-            self._changed(old.values(), entries.values())
+    def replace_buckets(self, buckets: Mapping[int, tuple[Mapping[int, Entry], int | None]]) -> None:
+        """Take buckets' entries as stored, {bucket: (entries, version)}; a version of None forgets the bucket (its
+        catalog item is gone). The cached orders are updated once for all of them, and only for the entries that
+        really changed: a bulk write re-reads every bucket it touched, and updating the orders bucket by bucket
+        (250 entries each, never over the re-sort threshold) cost 1.9 s at 50,000 albums with five orders cached."""
+        removed: list[Entry] = []
+        added: list[Entry] = []
+        for bucket, (entries, version) in buckets.items():
+            old = self._buckets.pop(bucket, {})
+            if version is None:
+                self.versions.pop(bucket, None)
+            else:
+                self._buckets[bucket] = dict(entries)
+                self.versions[bucket] = version
+            removed += [entry for rank, entry in old.items() if entries.get(rank) != entry]
+            added += [entry for rank, entry in entries.items() if old.get(rank) != entry]
+        if removed or added:
+            self._changed(removed, added)
 
     def _changed(self, removed: Iterable[Entry], added: Iterable[Entry]) -> None:
         """Keeps the cached orders sorted in place (a write changes one entry, and re-sorting 50,000 costs ~0.1 s);

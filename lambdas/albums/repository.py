@@ -130,16 +130,15 @@ class AlbumRepository:
         if changed:  # a new table (or a rebuilt catalog): start from nothing
             self.catalog.clear(identity)
         versions = bucket_versions(directory)
-        for gone in set(self.catalog.versions) - set(versions):
-            self.catalog.replace_bucket(gone, {}, None)
-            changed = True
+        fresh: dict[int, tuple[dict[int, Entry], int | None]] = {
+            gone: ({}, None) for gone in set(self.catalog.versions) - set(versions)}
         stale = [bucket for bucket, version in versions.items() if self.catalog.versions.get(bucket) != version]
         items = self._batch_get([{"Rank": catalog_rank(bucket)} for bucket in stale], consistent=True)
         for bucket in stale:
             stored = catalog_entries(items.get(catalog_rank(bucket), {}))
-            entries = {rank: entry_from_stored(rank, value) for rank, value in stored.items()}
-            self.catalog.replace_bucket(bucket, entries, versions[bucket])
-        return changed or bool(stale)
+            fresh[bucket] = ({rank: entry_from_stored(rank, value) for rank, value in stored.items()}, versions[bucket])
+        self.catalog.replace_buckets(fresh)  # all at once: the cached orders are updated once
+        return changed or bool(fresh)
 
     def _readable(self, items: Mapping[int, Mapping[str, Any]]) -> tuple[dict[int, Album], int]:
         found: dict[int, Album] = {}

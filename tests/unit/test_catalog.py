@@ -44,8 +44,7 @@ def _catalog(rows=SEED) -> Catalog:
         entry = Entry(row["Rank"], normalise(row["Album"]), normalise(row["Artist"]), normalise(row["Genre"]),
                       row["Year"])
         by_bucket.setdefault(row["Rank"] // 250, {})[row["Rank"]] = entry
-    for bucket, entries in by_bucket.items():
-        catalog.replace_bucket(bucket, entries, 1)
+    catalog.replace_buckets({bucket: (entries, 1) for bucket, entries in by_bucket.items()})
     return catalog
 
 
@@ -110,16 +109,17 @@ entries = st.builds(
 def test_orders_kept_up_to_date_in_place_equal_a_fresh_sort(first, second, field, descending):
     catalog = Catalog()
 
-    def load(batch, version):
+    def load(batch, version, forget_empty=False):
+        """Every bucket at once; with forget_empty, a bucket left without entries is forgotten (its item gone)."""
         by_bucket: dict[int, dict[int, Entry]] = {bucket: {} for bucket in range(9)}
         for entry in batch:
             by_bucket[entry.rank // 250][entry.rank] = entry
-        for bucket, bucket_entries in by_bucket.items():
-            catalog.replace_bucket(bucket, bucket_entries, version)
+        catalog.replace_buckets({bucket: (bucket_entries, None if forget_empty and not bucket_entries else version)
+                                 for bucket, bucket_entries in by_bucket.items()})
 
     load(first, 1)
     catalog.ordered(field, descending)  # cached now: the next load updates it in place
-    load(second, 2)
+    load(first[: len(first) // 2] + second, 2, forget_empty=True)  # some entries kept, some changed, some gone
 
     fresh = Catalog()
     fresh.versions, fresh._buckets = catalog.versions, catalog._buckets
