@@ -31,7 +31,7 @@ endif
 TEST_ENV := PORT=$(TEST_PORT) STACK_DIR=$(TEST_STACK_DIR)
 STOP ?= $(PY) -m bootstrap down
 
-export PORT STACK_DIR TARGET AWS_STACK_DIR  # TARGET: the default of bootstrap/target.py's password_auth_flows
+export PORT STACK_DIR TARGET AWS_STACK_DIR
 
 .PHONY: help install up down reset status deploy destroy test test-unit test-integration test-e2e test-postman \
         test-stack test-stack-down lint bench chromium clean postman-env test-docker logs

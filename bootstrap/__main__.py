@@ -37,11 +37,11 @@ def up(target: Target) -> None:
             print(f"warning: {unclean.describe()}")
     else:
         require_reachable(target)
-    outputs, report = stack.deploy(target)
+    outputs, report = stack.deploy(target, out=lambda line: print(line, flush=True))
     seeded = stack.seed(target)
     print(f"Deployed to {target.name} in {time.monotonic() - began:.1f}s "
           f"({', '.join(f'{k} {v}s' for k, v in report.timings.items())})")
-    print("Changes: " + ("; ".join(report.changes) if report.changes else "none (already up to date)"))
+    print(f"Changes: {len(report.changes)}" if report.changes else "Changes: none (already up to date)")
     print(f"Seeded {seeded} albums" if seeded else "Albums table already has data: not seeded")
     print()
     print(f"  Site:     {outputs['WebsiteUrl']}")
@@ -112,7 +112,7 @@ def show_logs(target: Target, args: argparse.Namespace) -> None:
 
 def deploy(target: Target) -> None:
     require_reachable(target)
-    print(json.dumps(stack.deploy(target)[0], indent=2))
+    print(json.dumps(stack.deploy(target, out=lambda line: print(line, flush=True))[0], indent=2))
 
 
 def seed(target: Target) -> None:
@@ -122,7 +122,7 @@ def seed(target: Target) -> None:
 
 def destroy(target: Target) -> None:
     require_reachable(target)
-    stack.destroy(target)
+    stack.destroy(target, out=lambda line: print(line, flush=True))
     print(f"Destroyed the stack on {target.name}")
 
 

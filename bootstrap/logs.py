@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bootstrap import resources
+from bootstrap import template
 from bootstrap.errors import StackError
 from bootstrap.target import Client, Target
 
@@ -24,10 +24,11 @@ POLL_SECONDS = 1.0
 
 def log_groups(function: str | None) -> list[tuple[str, str]]:
     """(function name, log group) for every function, or the one named (albums-get, get, GET all work)."""
-    chosen = [f for f in resources.FUNCTIONS
+    functions = template.functions()
+    chosen = [f for f in functions
               if function is None or function.lower() in {f.name, f.name.removeprefix("albums-"), f.method.lower()}]
     if not chosen:
-        names = ", ".join(f.name for f in resources.FUNCTIONS)
+        names = ", ".join(f.name for f in functions)
         raise StackError(f"no function named {function!r}: choose one of {names} (or get, create, update, delete)")
     return [(f.name, f"/aws/lambda/{f.name}") for f in chosen]
 

@@ -1,13 +1,11 @@
-"""The S3 bucket that serves the static site: public read of objects only, never public write."""
+"""The static site's files (uploaded after each deploy, with the stack's config.js) and the buckets the bootstrap
+handles itself: the private one CloudFormation reads the function zip from."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import mimetypes
-import time
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
@@ -21,95 +19,42 @@ _SKIPPED_SUFFIXES = {".md"}
 _NO_CACHE = "no-cache"  # pages and config change with every deploy; the browser must revalidate
 
 
-def public_read_policy(bucket: str) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "PublicReadOfSiteObjects",
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "s3:GetObject",  # read only: the original's public PutObject let anyone deface the site
-            "Resource": f"arn:aws:s3:::{bucket}/*",
-        }],
-    }
-
-
-def ensure_bucket(target: Target, bucket: str) -> None:
-    s3 = target.client("s3")
+def bucket_exists(s3: Client, bucket: str) -> bool:
+    """True when the name is taken, by us or (403 on AWS, where names are global) by anybody."""
     try:
         s3.head_bucket(Bucket=bucket)
     except ClientError as error:
-        if error.response["Error"]["Code"] not in {"404", "NoSuchBucket", "NotFound"}:
-            raise StackError(f"bucket {bucket} exists but is not ours (set BUCKET_NAME): {error}") from error
-        location = {} if target.region == "us-east-1" else {
-            "CreateBucketConfiguration": {"LocationConstraint": target.region}}
-        s3.create_bucket(Bucket=bucket, **location)
-    _allow_public_policy(s3, bucket)
-    policy = json.dumps(public_read_policy(bucket))
-    if _bucket_policy(s3, bucket) != json.loads(policy):
-        _put_public_read_policy(s3, bucket, policy)
-    website = {"IndexDocument": {"Suffix": "index.html"}, "ErrorDocument": {"Key": "index.html"}}
-    if _bucket_website(s3, bucket) != website:
-        s3.put_bucket_website(Bucket=bucket, WebsiteConfiguration=website)
+        if error.response["Error"]["Code"] in {"404", "NoSuchBucket", "NotFound"}:
+            return False
+        if error.response["Error"]["Code"] in {"403", "AccessDenied", "Forbidden"}:
+            return True
+        raise
+    return True
 
 
-# Only public ACLs stay blocked: the site is public through the bucket policy alone.
-PUBLIC_ACCESS_BLOCK = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
-                       "RestrictPublicBuckets": False}
-# After the bucket's public access block is relaxed, AWS may refuse a public policy (AccessDenied) until the change
-# has propagated; an account-level block refuses it for good.
-POLICY_PROPAGATION_SECONDS = 60
-_POLICY_RETRY_INTERVAL = 5
+# Nothing in the code bucket is public, ever.
+PRIVATE = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
 
 
-def _allow_public_policy(s3: Client, bucket: str) -> None:
-    """A new bucket blocks all public access (AWS's default since 2023): a public-read policy is refused until the
-    block is relaxed. Changed only when it differs, so a re-deploy waits for no propagation."""
+def ensure_private_bucket(target: Target, bucket: str) -> None:
+    """The bucket CloudFormation reads the function zip from (as `sam deploy --s3-bucket`): made once, private."""
+    s3 = target.client("s3")
+    if bucket_exists(s3, bucket):
+        return
+    location = {} if target.region == "us-east-1" else {
+        "CreateBucketConfiguration": {"LocationConstraint": target.region}}
+    s3.create_bucket(Bucket=bucket, **location)
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=PRIVATE)
+
+
+def object_exists(s3: Client, bucket: str, key: str) -> bool:
     try:
-        current = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        s3.head_object(Bucket=bucket, Key=key)
     except ClientError as error:
-        if error.response["Error"]["Code"] != "NoSuchPublicAccessBlockConfiguration":
+        if error.response["Error"]["Code"] not in {"404", "NoSuchKey", "NotFound"}:
             raise
-        current = None
-    if current != PUBLIC_ACCESS_BLOCK:
-        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK)
-
-
-def _bucket_policy(s3: Client, bucket: str) -> dict[str, Any] | None:
-    try:
-        policy: dict[str, Any] = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
-        return policy
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "NoSuchBucketPolicy":
-            raise
-        return None
-
-
-def _bucket_website(s3: Client, bucket: str) -> dict[str, Any] | None:
-    try:
-        current = s3.get_bucket_website(Bucket=bucket)
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "NoSuchWebsiteConfiguration":
-            raise
-        return None
-    return {key: current[key] for key in ("IndexDocument", "ErrorDocument") if key in current}
-
-
-def _put_public_read_policy(s3: Client, bucket: str, policy: str) -> None:
-    waited = 0
-    while True:
-        try:
-            s3.put_bucket_policy(Bucket=bucket, Policy=policy)
-            return
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "AccessDenied":
-                raise
-            if waited >= POLICY_PROPAGATION_SECONDS:
-                raise StackError(f"cannot make {bucket} publicly readable: still AccessDenied {waited} s after "
-                                 "relaxing its public access block. Is Block Public Access on for the account? "
-                                 "(aws s3control get-public-access-block --account-id <id>)") from error
-            time.sleep(_POLICY_RETRY_INTERVAL)
-            waited += _POLICY_RETRY_INTERVAL
+        return False
+    return True
 
 
 def site_files(config_js: str, connect_src: str) -> dict[str, tuple[bytes, str]]:
@@ -166,13 +111,21 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def destroy(target: Target, bucket: str) -> None:
-    s3 = target.client("s3")
+def empty(s3: Client, bucket: str) -> None:
+    """Delete every object (CloudFormation deletes only an empty bucket; MiniStack would delete a full one)."""
     try:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
             if keys:
                 s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in {"NoSuchBucket", "404"}:
+            raise
+
+
+def delete_bucket(s3: Client, bucket: str) -> None:
+    empty(s3, bucket)
+    try:
         s3.delete_bucket(Bucket=bucket)
     except ClientError as error:
         if error.response["Error"]["Code"] not in {"NoSuchBucket", "404"}:

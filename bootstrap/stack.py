@@ -1,10 +1,12 @@
-"""Create or update the whole stack, idempotently, on any target; write outputs.json and the site's config.js."""
+"""Deploy the stack (template.yaml) through CloudFormation on any target, then the post-deploy step: upload the site
+with its config.js, made from the stack's outputs, write outputs.json; `seed` fills an empty table."""
 
 from __future__ import annotations
 
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,11 +14,19 @@ from botocore.exceptions import ClientError
 
 from albums import domain, table
 from albums.repository import AlbumRepository, seed_albums
-from bootstrap import api, cognito, functions, site
-from bootstrap import resources as r
+from bootstrap import cloudformation, functions, site
+from bootstrap import template as tpl
 from bootstrap.errors import StackError
 from bootstrap.seed_data import load_albums
-from bootstrap.target import Client, Target
+from bootstrap.target import Client, Target, password_auth
+
+# Sign-up takes a username, an e-mail and a password. The username is the Cognito Username (unique, refused at
+# sign-up when taken, case-insensitive); the e-mail is a sign-in alias once verified. Cognito refuses an e-mail-shaped
+# username in a pool with the e-mail alias, hence no "@" below. The site's form checks the same rule (config.js) and
+# sends usernames in lower case (MiniStack ignores CaseSensitive=False; lower case behaves the same on both).
+USERNAME_RULE = {"minLength": 3, "maxLength": 32, "pattern": "^[a-z0-9._-]+$",
+                 "description": "lower-case letters, digits, dots, dashes and underscores"}
+LOCAL_BUCKET = "testprotest"  # the local site's URL names it: {endpoint}/testprotest/index.html
 
 
 @dataclass
@@ -30,68 +40,29 @@ class Report:
         self.timings[name] = round(time.monotonic() - started, 2)
 
 
-def bucket_name(target: Target) -> str:
-    if os.environ.get("BUCKET_NAME"):
-        return os.environ["BUCKET_NAME"]
-    if target.name == "aws":  # bucket names are global on AWS
-        account = target.client("sts").get_caller_identity()["Account"]
-        return f"{r.BUCKET}-{account}-{target.region}"
-    return r.BUCKET
-
-
 def account_id(target: Target) -> str:
     account: str = target.client("sts").get_caller_identity()["Account"]
     return account
 
 
-def ensure_table(target: Target) -> str:
-    """Create the Albums table (and its index) from the one definition the functions and tests also use, and return
-    only once it and every index are ACTIVE: the seed and the first listing need both."""
-    dynamodb = target.client("dynamodb")
-    description = _describe_table(dynamodb)
-    if description is not None and description["TableStatus"] == "DELETING":
-        # A `destroy` just before: reusing the name now would hand the seed a table that is about to vanish.
-        dynamodb.get_waiter("table_not_exists").wait(TableName=r.TABLE, WaiterConfig=_TABLE_WAIT)
-        description = None
-    if description is None:
-        dynamodb.create_table(TableName=r.TABLE, **table.TABLE_DEFINITION)
-    dynamodb.get_waiter("table_exists").wait(TableName=r.TABLE, WaiterConfig=_TABLE_WAIT)  # ACTIVE, not CREATING
-    description = _wait_for_indexes(dynamodb)
-    present = {index["IndexName"] for index in description.get("GlobalSecondaryIndexes", [])}
-    for index in table.TABLE_DEFINITION.get("GlobalSecondaryIndexes", []):
-        if index["IndexName"] not in present:  # a table made by an older bootstrap: add the missing index
-            dynamodb.update_table(TableName=r.TABLE, AttributeDefinitions=table.TABLE_DEFINITION[
-                "AttributeDefinitions"], GlobalSecondaryIndexUpdates=[{"Create": index}])
-            # One index build at a time (DynamoDB refuses a second while one is CREATING), and the listing
-            # queries it: wait until it is backfilled.
-            description = _wait_for_indexes(dynamodb)
-    arn: str = description["TableArn"]
-    return arn
+def bucket_name(target: Target) -> str:
+    """The site's bucket: BUCKET_NAME, else the local name, else (AWS, where names are global) the template's
+    testprotest-<account>-<region>."""
+    if os.environ.get("BUCKET_NAME"):
+        return os.environ["BUCKET_NAME"]
+    if target.local:
+        return LOCAL_BUCKET
+    return f"{LOCAL_BUCKET}-{account_id(target)}-{target.region}"
 
 
-_TABLE_WAIT = {"Delay": 5, "MaxAttempts": 120}  # up to 10 minutes
+def artifacts_bucket(target: Target) -> str:
+    """Where the function zip is uploaded for CloudFormation (what `sam deploy --s3-bucket` names): private."""
+    return "albums-artifacts" if target.local else f"albums-artifacts-{account_id(target)}-{target.region}"
 
 
-def _describe_table(dynamodb: Client) -> dict[str, Any] | None:
-    try:
-        description: dict[str, Any] = dynamodb.describe_table(TableName=r.TABLE)["Table"]
-        return description
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-        return None
-
-
-def _wait_for_indexes(dynamodb: Client) -> dict[str, Any]:
-    """Until the table and all its indexes are ACTIVE (a new index stays CREATING while DynamoDB backfills it)."""
-    for _ in range(_TABLE_WAIT["MaxAttempts"]):
-        description: dict[str, Any] = dynamodb.describe_table(TableName=r.TABLE)["Table"]
-        statuses = [description["TableStatus"]] + [
-            index.get("IndexStatus", "ACTIVE") for index in description.get("GlobalSecondaryIndexes", [])]
-        if all(status == "ACTIVE" for status in statuses):
-            return description
-        time.sleep(_TABLE_WAIT["Delay"])
-    raise StackError(f"table {r.TABLE} or its index is still not ACTIVE after 10 minutes: run the deploy again")
+def parameters(target: Target) -> dict[str, str]:
+    return {"SiteBucketName": os.environ.get("BUCKET_NAME") or (LOCAL_BUCKET if target.local else ""),
+            "PasswordAuth": "true" if password_auth(target) else "false"}
 
 
 def recorded_stack(target: Target) -> dict[str, Any]:
@@ -113,71 +84,97 @@ def _write_outputs(target: Target, outputs: dict[str, Any]) -> None:
     target.outputs_file.write_text(json.dumps(outputs, indent=2) + "\n")
 
 
-def deploy(target: Target) -> tuple[dict[str, Any], Report]:
+def poll_seconds(target: Target) -> float:
+    return 0.02 if target.local else 3.0
+
+
+def deploy(target: Target, out: Callable[[str], None] = print) -> tuple[dict[str, Any], Report]:
     report = Report()
     recorded = recorded_stack(target)
     if not target.local:  # record where the stack goes before making anything, so an interrupted run can be destroyed
         _write_outputs(target, {**recorded, "Target": target.name, "Region": target.region,
                                 "Account": account_id(target)})
     started = time.monotonic()
-    pool_id, pool_arn, client_id = cognito.ensure_user_pool(target)
-    report.step("cognito", started)
-
-    started = time.monotonic()
-    table_arn = ensure_table(target)
-    report.step("table", started)
-
-    started = time.monotonic()
-    code = functions.build_zip(target.stack_dir / "build")
-    # LOG_LEVEL explicitly: the emulator's own LOG_LEVEL leaks into its workers, and a function that prints nothing
-    # makes MiniStack wait 50 ms for log output on every call.
-    environment = {"ALBUMS_TABLE": r.TABLE, "CORS_ALLOW_ORIGIN": "*", "LOG_LEVEL": "INFO"}
-    function_arns: dict[str, str] = {}
-    for function in r.FUNCTIONS:
-        functions.ensure_log_group(target, function)
-        role_arn, role_created = functions.ensure_role(target, function, table_arn)
-        function_arns[function.method], changed = functions.ensure_function(target, function, role_arn, code,
-                                                                             environment)
-        if role_created or changed:
-            report.changes.append(f"function {function.name}")
-    report.step("functions", started)
-
-    started = time.monotonic()
-    api_id, api_changed = api.ensure_api(target, pool_arn, function_arns)
-    source_arn = api.execute_arn(target, account_id(target), api_id)
-    for function in r.FUNCTIONS:
-        functions.allow_api_gateway(target, function, source_arn)
-    if api_changed:
-        report.changes.append(f"api {r.REST_API} (new deployment)")
-    report.step("api", started)
-
-    started = time.monotonic()
+    cfn = target.client("cloudformation")
+    template = tpl.load()
     bucket = bucket_name(target)
-    api_url = target.api_url(api_id)
+    refuse_foreign(target, template, cloudformation.physical_ids(cfn, tpl.STACK_NAME), bucket)
+    code = upload_code(target, functions.build_zip(target.stack_dir / "build"))
+    report.step("package", started)
+
+    started = time.monotonic()
+    report.changes = cloudformation.deploy(cfn, tpl.STACK_NAME, tpl.packaged(template, code), parameters(target),
+                                           poll=poll_seconds(target), out=out)
+    stack_outputs = {o["OutputKey"]: o["OutputValue"] for o in cloudformation.stack(cfn, tpl.STACK_NAME)["Outputs"]}
+    report.step("cloudformation", started)
+
+    started = time.monotonic()
     outputs = {
         "Target": target.name,
         "Region": target.region,
         "Account": account_id(target),
         "EndpointUrl": target.endpoint,
-        "UserPoolId": pool_id,
-        "UserPoolClientId": client_id,
-        "RestApiId": api_id,
-        "Stage": target.stage,
-        "ApiUrl": api_url,
-        "WebsiteUrl": target.website_url(bucket),
-        "TableName": r.TABLE,
-        "BucketName": bucket,
+        "UserPoolId": stack_outputs["UserPoolId"],
+        "UserPoolClientId": stack_outputs["UserPoolClientId"],
+        "RestApiId": stack_outputs["RestApiId"],
+        "Stage": stack_outputs["Stage"],
+        # Emulators serve the API and the bucket under their own endpoint; the template's outputs are AWS's URLs.
+        "ApiUrl": target.api_url(stack_outputs["RestApiId"]) if target.local else stack_outputs["ApiUrl"],
+        "WebsiteUrl": target.website_url(stack_outputs["BucketName"]) if target.local else stack_outputs["WebsiteUrl"],
+        "TableName": stack_outputs["TableName"],
+        "BucketName": stack_outputs["BucketName"],
         "MailboxUrl": target.mailbox_url(),
     }
-    site.ensure_bucket(target, bucket)
-    files = site.site_files(config_js(target, outputs), site.connect_sources(target, api_url))
-    written = site.upload(target, bucket, files)
+    files = site.site_files(config_js(target, outputs), site.connect_sources(target, outputs["ApiUrl"]))
+    written = site.upload(target, outputs["BucketName"], files)
     if written:
         report.changes.append(f"site: {written} file(s) uploaded")
     report.step("site", started)
-
     _write_outputs(target, outputs)
     return outputs, report
+
+
+def refuse_foreign(target: Target, template: tpl.Template, ours: dict[str, str], bucket: str) -> None:
+    """Refuse, before changing anything, to deploy where a table, pool or bucket of the template's names exists that
+    this stack did not make: AWS would fail half-way, and MiniStack would silently take it over (or wipe it)."""
+    table_name = template["Resources"]["AlbumsTable"]["Properties"]["TableName"]
+    pool_name = template["Resources"]["UserPool"]["Properties"]["UserPoolName"]
+    foreign = []
+    if ours.get("AlbumsTable") != table_name and _table_exists(target.client("dynamodb"), table_name):
+        foreign.append(f"table {table_name}")
+    pools = [pool["Id"] for page in target.client("cognito-idp").get_paginator("list_user_pools").paginate(
+        MaxResults=60) for pool in page["UserPools"] if pool["Name"] == pool_name and pool["Id"] != ours.get("UserPool")]
+    if pools:
+        foreign.append(f"user pool {pool_name} ({', '.join(pools)})")
+    if ours.get("SiteBucket") != bucket and site.bucket_exists(target.client("s3"), bucket):
+        foreign.append(f"bucket {bucket}")
+    if not foreign:
+        return
+    hint = ("they are from an older bootstrap or another tool: `make reset` wipes this local state (users and albums "
+            "too)" if target.local else "delete or rename them, or deploy to another region or account (BUCKET_NAME "
+            "names another bucket)")
+    raise StackError(f"{', '.join(foreign)} exist(s) but not in stack {tpl.STACK_NAME}: {hint}; nothing was changed")
+
+
+def _table_exists(dynamodb: Client, name: str) -> bool:
+    try:
+        dynamodb.describe_table(TableName=name)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        return False
+    return True
+
+
+def upload_code(target: Target, code: bytes) -> dict[str, str]:
+    """Upload the function zip under its content's hash (what `sam deploy` does): the same code is the same key, so an
+    unchanged function is no change to the stack."""
+    s3, bucket = target.client("s3"), artifacts_bucket(target)
+    site.ensure_private_bucket(target, bucket)
+    key = f"albums-function-{functions.sha256(code)}.zip"
+    if not site.object_exists(s3, bucket, key):
+        s3.put_object(Bucket=bucket, Key=key, Body=code)
+    return {"S3Bucket": bucket, "S3Key": key}
 
 
 def config_js(target: Target, outputs: dict[str, Any]) -> str:
@@ -201,11 +198,23 @@ def config_js(target: Target, outputs: dict[str, Any]) -> str:
         },
         # The forms' limits come from the stack, never copied by hand: the pool's password policy as Cognito holds
         # it, and the username rule the pool is created for.
-        "passwordPolicy": cognito.password_policy(target, outputs["UserPoolId"]),
-        "usernameRule": r.USERNAME_RULE,
+        "passwordPolicy": password_policy(target, outputs["UserPoolId"]),
+        "usernameRule": USERNAME_RULE,
     }
     return ("// Generated by the bootstrap for this stack; do not edit or commit.\n"
             f"window.APP_CONFIG = Object.freeze({json.dumps(config, indent=2, ensure_ascii=False)});\n")
+
+
+def password_policy(target: Target, pool_id: str) -> dict[str, Any]:
+    """The pool's own password rules (what Cognito enforces), for the sign-up form's checklist."""
+    pool = target.client("cognito-idp").describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    policy: dict[str, Any] = pool["Policies"]["PasswordPolicy"]
+    return policy
+
+
+def table_name() -> str:
+    name: str = tpl.load()["Resources"]["AlbumsTable"]["Properties"]["TableName"]
+    return name
 
 
 def seed(target: Target) -> int:
@@ -213,7 +222,7 @@ def seed(target: Target) -> int:
 
     A table from before the catalog (albums but no catalog directory) gets its catalog built from its albums."""
     dynamodb = target.session.resource("dynamodb", endpoint_url=target.endpoint)
-    albums_table = dynamodb.Table(r.TABLE)
+    albums_table = dynamodb.Table(table_name())
     if albums_table.scan(Limit=1, ProjectionExpression="#r", ExpressionAttributeNames={"#r": "Rank"})["Items"]:
         directory = albums_table.get_item(Key={"Rank": table.DIRECTORY_RANK}, ConsistentRead=True).get("Item", {})
         if directory.get("format") != table.CATALOG_FORMAT:
@@ -224,20 +233,16 @@ def seed(target: Target) -> int:
     return len(albums)
 
 
-def destroy(target: Target) -> None:
+def destroy(target: Target, out: Callable[[str], None] = print) -> None:
+    """Empty the site's bucket (CloudFormation deletes only empty buckets), delete the stack, then the code bucket."""
     if not target.local and not recorded_stack(target):
         raise StackError(f"no {target.outputs_file}: no record of a stack deployed from here (set AWS_STACK_DIR to "
                          "the folder of the deploy); nothing was destroyed")
-    api.destroy(target)
-    functions.destroy(target)
-    site.destroy(target, bucket_name(target))
-    dynamodb = target.client("dynamodb")
-    try:
-        dynamodb.delete_table(TableName=r.TABLE)
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-    # Wait until it is gone: a deploy right after would otherwise find it DELETING.
-    dynamodb.get_waiter("table_not_exists").wait(TableName=r.TABLE, WaiterConfig=_TABLE_WAIT)
-    cognito.destroy(target)
+    cfn = target.client("cloudformation")
+    bucket = cloudformation.physical_ids(cfn, tpl.STACK_NAME).get("SiteBucket")
+    if bucket:
+        site.empty(target.client("s3"), bucket)
+    if not cloudformation.delete(cfn, tpl.STACK_NAME, poll=poll_seconds(target)):
+        out(f"no stack {tpl.STACK_NAME} on {target.name}")
+    site.delete_bucket(target.client("s3"), artifacts_bucket(target))
     target.outputs_file.unlink(missing_ok=True)

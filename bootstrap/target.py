@@ -70,12 +70,12 @@ class Target:
         return f"{self.endpoint}/_ministack/ses/messages" if self.name in {"local", "docker"} else None
 
 
-def password_auth_flows() -> list[str]:
+def password_auth(target: Target) -> bool:
     """USER_PASSWORD_AUTH sends the password itself (over TLS) instead of SRP's proof; Postman and the integration
     tests sign in with it, the site never does (SRP only). So it is on for the emulators and off on AWS unless asked
-    for with PASSWORD_AUTH=1 (`make deploy TARGET=aws` exports TARGET, which sets the default)."""
-    default = "0" if os.environ.get("TARGET") == "aws" else "1"
-    return ["ALLOW_USER_PASSWORD_AUTH"] if os.environ.get("PASSWORD_AUTH", default) == "1" else []
+    for with PASSWORD_AUTH=1."""
+    default = "1" if target.local else "0"
+    return os.environ.get("PASSWORD_AUTH", default) == "1"
 
 
 def aws_stack_dir() -> Path:
