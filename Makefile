@@ -135,8 +135,9 @@ test-postman: test-stack ## Postman collection run by newman
 postman-env: install ## Write a Postman environment for the stack into its folder (TARGET=aws: the AWS stack's)
 	@STACK_DIR=$(if $(filter aws,$(TARGET)),$(AWS_STACK_DIR),$(STACK_DIR)) $(PY) tests/postman/run.py --write-environment
 
-lint: install ## ruff, mypy (strict: lambdas/albums, bootstrap), ESLint on the site's JavaScript, actionlint on the workflows
+lint: install ## ruff, mypy (strict: lambdas/albums, bootstrap), cfn-lint on template.yaml, ESLint, actionlint
 	$(VENV)/bin/ruff check lambdas bootstrap tests bench
+	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/mypy
 	npx --no-install eslint --max-warnings 0 frontend/js
 	$(VENV)/bin/actionlint .github/workflows/*.yml

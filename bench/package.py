@@ -18,8 +18,7 @@ from typing import Any
 
 from bench import import_time
 from bench.common import Row
-from bootstrap import functions
-from bootstrap import resources as r
+from bootstrap import functions, template
 
 SECTION = "4 package"
 RUNS = 9
@@ -50,7 +49,7 @@ def run(bench: Any = None) -> tuple[list[Row], dict]:
         Row(SECTION, f"import boto3 alone, fresh interpreter (min of {RUNS})", round(boto3_min, 1), "ms",
             note=f"median {statistics.median(zip_samples['boto3']):.1f} ms"),
     ]
-    functions_by_module = {f.handler.rsplit(".", 1)[0]: f.name for f in r.FUNCTIONS}
+    functions_by_module = {f.handler.rsplit(".", 1)[0]: f.name for f in template.functions()}
     for module in import_time.ENTRY_POINTS:
         samples = zip_samples[module]
         paired = statistics.median(a - b for a, b in zip(samples, zip_samples["boto3"], strict=True))

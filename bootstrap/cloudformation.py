@@ -33,6 +33,13 @@ def stack(cfn: Client, name: str) -> dict[str, Any] | None:
     return None if found["StackStatus"] == "DELETE_COMPLETE" else found
 
 
+def outputs(cfn: Client, name: str) -> dict[str, str]:
+    found = stack(cfn, name)
+    if found is None:
+        raise StackError(f"stack {name} is gone: run the deploy again")
+    return {output["OutputKey"]: output["OutputValue"] for output in found.get("Outputs", [])}
+
+
 def physical_ids(cfn: Client, name: str) -> dict[str, str]:
     """Logical id -> physical id of every resource the stack holds ({} when there is no stack)."""
     if stack(cfn, name) is None:
@@ -118,7 +125,8 @@ def first_failure(cfn: Client, name: str, since: datetime) -> str:
     if not failures:
         return "no resource reported a failure (see the stack's events)"
     event = failures[-1]  # events come newest first
-    return f"{event['LogicalResourceId']} ({event['ResourceType']}): {event.get('ResourceStatusReason', '')}"
+    reason = event.get("ResourceStatusReason", "").strip().rstrip(".")
+    return f"{event['LogicalResourceId']} ({event['ResourceType']}): {reason}"
 
 
 def delete(cfn: Client, name: str, *, poll: float) -> bool:

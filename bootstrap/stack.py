@@ -105,11 +105,11 @@ def deploy(target: Target, out: Callable[[str], None] = print) -> tuple[dict[str
     started = time.monotonic()
     report.changes = cloudformation.deploy(cfn, tpl.STACK_NAME, tpl.packaged(template, code), parameters(target),
                                            poll=poll_seconds(target), out=out)
-    stack_outputs = {o["OutputKey"]: o["OutputValue"] for o in cloudformation.stack(cfn, tpl.STACK_NAME)["Outputs"]}
+    stack_outputs = cloudformation.outputs(cfn, tpl.STACK_NAME)
     report.step("cloudformation", started)
 
     started = time.monotonic()
-    outputs = {
+    outputs: dict[str, Any] = {
         "Target": target.name,
         "Region": target.region,
         "Account": account_id(target),
@@ -142,8 +142,9 @@ def refuse_foreign(target: Target, template: tpl.Template, ours: dict[str, str],
     foreign = []
     if ours.get("AlbumsTable") != table_name and _table_exists(target.client("dynamodb"), table_name):
         foreign.append(f"table {table_name}")
-    pools = [pool["Id"] for page in target.client("cognito-idp").get_paginator("list_user_pools").paginate(
-        MaxResults=60) for pool in page["UserPools"] if pool["Name"] == pool_name and pool["Id"] != ours.get("UserPool")]
+    pages = target.client("cognito-idp").get_paginator("list_user_pools").paginate(MaxResults=60)
+    pools = [pool["Id"] for page in pages for pool in page["UserPools"]
+             if pool["Name"] == pool_name and pool["Id"] != ours.get("UserPool")]
     if pools:
         foreign.append(f"user pool {pool_name} ({', '.join(pools)})")
     if ours.get("SiteBucket") != bucket and site.bucket_exists(target.client("s3"), bucket):

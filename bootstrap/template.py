@@ -38,8 +38,10 @@ def _short_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[s
             value = str(value).split(".", 1)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
+    elif isinstance(node, yaml.MappingNode):
+        value = loader.construct_mapping(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        raise yaml.constructor.ConstructorError(None, None, f"unexpected !{suffix}", node.start_mark)
     return {name: value}
 
 
@@ -48,7 +50,7 @@ _Loader.add_multi_constructor("!", _short_form)
 
 @cache
 def _read(path: Path) -> Template:
-    loaded: Template = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 -- a SafeLoader subclass
+    loaded: Template = yaml.load(path.read_text(), Loader=_Loader)  # a SafeLoader: no arbitrary objects
     return loaded
 
 

@@ -1,6 +1,7 @@
 """What would disturb every other test on the shared test stack runs on a deployed stack of its own, beside them: a
 gate that admits one API call and lets none wait (what a client turned away gets), a function whose worker is
-frozen (what a client of a timed-out function gets), and a graceful stop and start (what survives it).
+frozen (what a client of a timed-out function gets), a graceful stop and start (what survives it), and deploys of
+a changed and of a broken template (what a redeploy keeps, what a failed one leaves running).
 
 The stack is the same bootstrap's full deployment on a port from THROWAWAY_PORT or, unset, a free one; it is
 stopped at the end of the module whatever happened."""
@@ -8,6 +9,7 @@ stopped at the end of the module whatever happened."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import signal
 import subprocess
@@ -19,8 +21,12 @@ from typing import Any
 import pytest
 
 from bench.burst import burst
+from bootstrap import stack
+from bootstrap import template as tpl
 from bootstrap.access import ROOT, Api, User, confirmed_user, outputs, sign_in
 from bootstrap.emulator import Emulator
+from bootstrap.errors import StackError
+from bootstrap.target import resolve
 from tests.integration.conftest import album
 from tests.support import free_rank, throwaway_port
 
@@ -121,3 +127,46 @@ def test_down_then_up_keeps_users_albums_and_ids(own_stack: dict[str, str], on_o
     again = Api(sign_in(own_user))  # the user still exists and can sign in
     kept = again.get(rank=rank).json()
     assert (kept["Album"], kept["version"]) == ("Edited Before Restart", 2)
+
+
+def _deploy_changed(template: tpl.Template, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Deploy `template` in place of template.yaml onto the own stack (the bootstrap's own code, in-process)."""
+    monkeypatch.setattr(tpl, "load", lambda path=tpl.TEMPLATE: copy.deepcopy(template))
+    lines: list[str] = []
+    stack.deploy(resolve("local"), out=lines.append)
+    return lines
+
+
+def test_a_changed_function_setting_redeploys_and_keeps_users_and_albums(
+        on_own_stack: dict[str, Any], own_user: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A change reaches the function through a change set; the table and the pool are updated, never replaced."""
+    api = Api(own_user)
+    before = api.get(limit=1).json()["total"]
+    changed = tpl.load()
+    changed["Resources"]["GetFunction"]["Properties"]["MemorySize"] = 384
+    lines = _deploy_changed(changed, monkeypatch)
+    assert any("GetFunction" in line for line in lines) and not any("REPLACED" in line for line in lines)
+    assert not any(name in line for line in lines for name in ("AlbumsTable", "UserPool "))
+    assert resolve("local").client("lambda").get_function_configuration(FunctionName="albums-get")["MemorySize"] == 384
+    assert {k: outputs()[k] for k in IDS} == {k: on_own_stack[k] for k in IDS}
+    again = Api(sign_in(own_user))  # the user is still there
+    assert again.get(limit=1).json()["total"] == before
+
+
+def test_a_failed_deploy_names_the_resource_and_the_previous_version_keeps_running(
+        on_own_stack: dict[str, Any], own_user: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    running = resolve("local").client("lambda").get_function_configuration(FunctionName="albums-get")["MemorySize"]
+    broken = tpl.load()
+    broken["Resources"]["GetFunction"]["Properties"]["MemorySize"] = 640
+    # AWS and MiniStack refuse a trust policy with Allow + NotPrincipal.
+    broken["Resources"]["BrokenRole"] = {"Type": "AWS::IAM::Role", "Properties": {
+        "RoleName": "albums-broken-role", "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "NotPrincipal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}}
+    with pytest.raises(StackError) as failed:
+        _deploy_changed(broken, monkeypatch)
+    message = str(failed.value)
+    assert "\n" not in message and "BrokenRole (AWS::IAM::Role)" in message and "NotPrincipal" in message
+    assert "still running" in message
+    lam = resolve("local").client("lambda")
+    assert lam.get_function_configuration(FunctionName="albums-get")["MemorySize"] == running  # rolled back
+    assert Api(sign_in(own_user)).get(rank=1).status_code == 200

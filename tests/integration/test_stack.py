@@ -1,4 +1,4 @@
-"""What the bootstrap built, checked on the running stack: idempotent, public read only, least privilege."""
+"""What the template deployed, checked on the running stack: idempotent, public read only, least privilege."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from bootstrap import resources, stack
+from bootstrap import stack, template
 from bootstrap.target import resolve
 
 
@@ -17,8 +17,9 @@ def local(stack: dict):
 
 
 def test_a_second_deploy_changes_nothing(local) -> None:
-    outputs, report = stack.deploy(local)
-    assert report.changes == []
+    lines: list[str] = []
+    outputs, report = stack.deploy(local, out=lines.append)
+    assert report.changes == [] and lines == []
     assert outputs["UserPoolId"] and outputs["ApiUrl"].endswith("/prod")
 
 
@@ -42,7 +43,7 @@ def test_anonymous_writes_to_the_bucket_are_refused(stack: dict, method: str) ->
 def test_each_function_may_do_only_its_own_job(local) -> None:
     iam = local.client("iam")
     allowed = {}
-    for function in resources.FUNCTIONS:
+    for function in template.functions():
         document = iam.get_role_policy(RoleName=f"{function.name}-role", PolicyName="albums-table-access")
         policy = document["PolicyDocument"]
         policy = json.loads(policy) if isinstance(policy, str) else policy
@@ -56,9 +57,9 @@ def test_each_function_may_do_only_its_own_job(local) -> None:
 
 def test_functions_get_their_settings_from_the_environment(local) -> None:
     lam = local.client("lambda")
-    for function in resources.FUNCTIONS:
+    for function in template.functions():
         variables = lam.get_function_configuration(FunctionName=function.name)["Environment"]["Variables"]
-        assert variables["ALBUMS_TABLE"] == resources.TABLE
+        assert variables["ALBUMS_TABLE"] == stack.table_name()
         assert not any(name.startswith("AWS_SECRET") for name in variables)
 
 

@@ -233,3 +233,21 @@ def test_a_fresh_stack_comes_back_whole_after_a_crash(tmp_path: Path, emulators:
     assert second.returncode == 0, second.stderr
     assert "did not stop cleanly" in second.stdout
     assert "Changes: none" in second.stdout, second.stdout
+
+
+def test_state_made_by_the_previous_deployer_is_refused_with_one_line(tmp_path: Path,
+                                                                      emulators: list[Emulator]) -> None:
+    """Before the template, the bootstrap made the table and the pool itself: no stack owns them. `make up` then says
+    `make reset` in one line and leaves them as they are (CloudFormation would otherwise take them over)."""
+    emulator = new_emulator(emulators, tmp_path / "old")
+    emulator.start()
+    client = dynamodb(emulator)
+    client.create_table(TableName="Albums", BillingMode="PAY_PER_REQUEST",
+                        KeySchema=[{"AttributeName": "Rank", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "Rank", "AttributeType": "N"}])
+    client.put_item(TableName="Albums", Item={"Rank": {"N": "1"}, "title": {"S": "kept"}})
+    result = bootstrap("up", emulator)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: table Albums exist") and "make reset" in line, line
+    assert client.get_item(TableName="Albums", Key={"Rank": {"N": "1"}})["Item"]["title"]["S"] == "kept"

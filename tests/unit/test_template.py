@@ -1,0 +1,158 @@
+"""template.yaml's properties that matter, read from the template itself: the authorizer on every method but the
+preflight, CORS on the gateway's own errors, token lifetimes, each role's least privilege, invoke permissions per
+route; and what the bootstrap's packaging does to it. (The deployed stack's behaviour is the integration tests'.)"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from albums import http, table
+from bootstrap import functions
+from bootstrap import template as tpl
+
+TEMPLATE = tpl.load()
+RESOURCES = TEMPLATE["Resources"]
+METHODS = tpl.resources(TEMPLATE, "AWS::ApiGateway::Method")
+CORS = {"Access-Control-Allow-Origin": "'*'", "Access-Control-Allow-Headers": f"'{http.CORS_ALLOW_HEADERS}'",
+        "Access-Control-Allow-Methods": f"'{http.CORS_ALLOW_METHODS}'"}
+
+
+def test_every_method_but_the_preflight_needs_a_token_of_the_pool() -> None:
+    authorizer = RESOURCES["Authorizer"]["Properties"]
+    assert authorizer["Type"] == "COGNITO_USER_POOLS"
+    assert authorizer["ProviderARNs"] == [{"Fn::GetAtt": ["UserPool", "Arn"]}]
+    assert authorizer["IdentitySource"] == "method.request.header.Authorization"
+    by_verb = {method["Properties"]["HttpMethod"]: method["Properties"] for method in METHODS.values()}
+    assert set(by_verb) == {"GET", "POST", "PUT", "DELETE", "OPTIONS"}
+    for verb, method in by_verb.items():
+        if verb == "OPTIONS":
+            assert method["AuthorizationType"] == "NONE"  # browsers send the preflight without a token
+            assert method["Integration"]["Type"] == "MOCK"
+        else:
+            assert method["AuthorizationType"] == "COGNITO_USER_POOLS", verb
+            assert method["AuthorizerId"] == {"Ref": "Authorizer"}, verb
+            assert method["Integration"]["Type"] == "AWS_PROXY", verb
+
+
+def test_the_preflight_and_the_gateways_own_errors_answer_the_functions_cors() -> None:
+    (options,) = [m["Properties"] for m in METHODS.values() if m["Properties"]["HttpMethod"] == "OPTIONS"]
+    (response,) = options["Integration"]["IntegrationResponses"]
+    assert response["ResponseParameters"] == {f"method.response.header.{k}": v for k, v in CORS.items()}
+    responses = {r["Properties"]["ResponseType"]: r["Properties"]
+                 for r in tpl.resources(TEMPLATE, "AWS::ApiGateway::GatewayResponse").values()}
+    assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    for gateway_response in responses.values():
+        assert gateway_response["ResponseParameters"] == {f"gatewayresponse.header.{k}": v for k, v in CORS.items()}
+
+
+def test_tokens_are_short_lived_and_the_browser_client_has_no_secret() -> None:
+    client = RESOURCES["UserPoolClient"]["Properties"]
+    assert client["GenerateSecret"] is False
+    assert (client["IdTokenValidity"], client["TokenValidityUnits"]["IdToken"]) == (15, "minutes")
+    assert (client["AccessTokenValidity"], client["TokenValidityUnits"]["AccessToken"]) == (15, "minutes")
+    assert (client["RefreshTokenValidity"], client["TokenValidityUnits"]["RefreshToken"]) == (1, "days")
+    assert client["PreventUserExistenceErrors"] == "ENABLED"
+    flows = client["ExplicitAuthFlows"]["Fn::If"]
+    assert flows[0] == "PasswordAuthAllowed" and "ALLOW_USER_PASSWORD_AUTH" not in flows[2]  # off unless asked for
+
+
+def test_the_pool_signs_in_by_username_or_verified_email() -> None:
+    pool = RESOURCES["UserPool"]["Properties"]
+    assert pool["UserPoolName"] == "projectpool"
+    assert pool["AliasAttributes"] == ["email"] and "UsernameAttributes" not in pool
+    assert pool["UsernameConfiguration"] == {"CaseSensitive": False}
+    assert pool["AutoVerifiedAttributes"] == ["email"]
+
+
+WANTED = {  # method -> the table actions its function may use, and no others
+    "GET": {"dynamodb:GetItem", "dynamodb:BatchGetItem"},
+    "POST": {"dynamodb:PutItem", "dynamodb:UpdateItem"},
+    "PUT": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+    "DELETE": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"},
+}
+
+
+@pytest.mark.parametrize("function", tpl.functions(TEMPLATE), ids=lambda f: f.method)
+def test_each_function_may_do_only_its_own_job(function: tpl.Function) -> None:
+    assert set(function.table_actions) == WANTED[function.method]
+    (logical,) = [name for name, res in tpl.resources(TEMPLATE, "AWS::Lambda::Function").items()
+                  if res["Properties"]["FunctionName"] == function.name]
+    role = RESOURCES[RESOURCES[logical]["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
+    (policy,) = role["Policies"]
+    for statement in policy["PolicyDocument"]["Statement"]:
+        assert statement["Effect"] == "Allow" and "*" not in str(statement["Action"])
+        if statement["Action"][0].startswith("dynamodb:"):
+            assert statement["Resource"] == {"Fn::GetAtt": ["AlbumsTable", "Arn"]}  # the table, not its indexes
+        else:  # its own log group only
+            assert statement["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+            assert f"log-group:/aws/lambda/{function.name}:*" in statement["Resource"]["Fn::Sub"]
+
+
+def test_api_gateway_may_invoke_each_function_for_its_own_route_only() -> None:
+    permissions = tpl.resources(TEMPLATE, "AWS::Lambda::Permission")
+    routes = {}
+    for permission in permissions.values():
+        properties = permission["Properties"]
+        assert properties["Principal"] == "apigateway.amazonaws.com"
+        function = RESOURCES[properties["FunctionName"]["Ref"]]["Properties"]["FunctionName"]
+        routes[function] = properties["SourceArn"]["Fn::Sub"].rsplit(":", 1)[1]
+    assert routes == {f.name: f"${{Api}}/*/{f.method}/album" for f in tpl.functions(TEMPLATE)}
+
+
+def test_functions_share_one_package_runtime_and_settings() -> None:
+    for function in tpl.resources(TEMPLATE, "AWS::Lambda::Function").values():
+        properties = function["Properties"]
+        assert properties["Code"] == "lambdas/"
+        assert properties["Runtime"] == f"python{functions.RUNTIME_PYTHON}"
+        assert properties["Environment"]["Variables"]["ALBUMS_TABLE"] == {"Ref": "AlbumsTable"}
+        assert properties["Handler"].startswith("albums.handlers.")
+
+
+def test_the_table_is_the_one_the_functions_and_tests_describe() -> None:
+    properties = RESOURCES["AlbumsTable"]["Properties"]
+    assert properties["TableName"] == "Albums"
+    assert {key: properties[key] for key in table.TABLE_DEFINITION} == table.TABLE_DEFINITION
+    assert RESOURCES["AlbumsTable"]["UpdateReplacePolicy"] == "Retain"
+
+
+def test_the_site_bucket_is_publicly_readable_never_writable() -> None:
+    block = RESOURCES["SiteBucket"]["Properties"]["PublicAccessBlockConfiguration"]
+    assert block["BlockPublicAcls"] and block["IgnorePublicAcls"]
+    (statement,) = RESOURCES["SiteBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert (statement["Principal"], statement["Action"]) == ("*", "s3:GetObject")
+
+
+CODE = {"S3Bucket": "artifacts", "S3Key": "albums-function-abc.zip"}
+
+
+def test_packaging_puts_the_uploaded_zip_in_every_function() -> None:
+    packaged = tpl.packaged(TEMPLATE, CODE)
+    for function in tpl.resources(packaged, "AWS::Lambda::Function").values():
+        assert function["Properties"]["Code"] == CODE
+    assert RESOURCES["GetFunction"]["Properties"]["Code"] == "lambdas/"  # the template itself is untouched
+
+
+def test_an_api_change_makes_a_new_deployment_and_nothing_else_does() -> None:
+    packaged = tpl.packaged(TEMPLATE, CODE)
+    deployment = tpl.deployment_id(packaged)
+    assert deployment.startswith(tpl.DEPLOYMENT) and deployment != tpl.DEPLOYMENT
+    assert packaged["Resources"]["ApiStage"]["Properties"]["DeploymentId"] == {"Ref": deployment}
+    assert tpl.deployment_id(tpl.packaged(TEMPLATE, CODE)) == deployment  # stable
+    other_code = tpl.packaged(TEMPLATE, {**CODE, "S3Key": "albums-function-def.zip"})
+    assert tpl.deployment_id(other_code) == deployment  # new code is not an API change
+
+    changed = copy.deepcopy(TEMPLATE)
+    changed["Resources"]["AlbumGet"]["Properties"]["RequestParameters"] = {}
+    assert tpl.deployment_id(tpl.packaged(changed, CODE)) != deployment
+
+
+def test_functions_are_read_from_the_template() -> None:
+    found = {f.method: (f.name, f.handler) for f in tpl.functions(TEMPLATE)}
+    assert found == {
+        "GET": ("albums-get", "albums.handlers.get.handler"),
+        "POST": ("albums-create", "albums.handlers.create.handler"),
+        "PUT": ("albums-update", "albums.handlers.update.handler"),
+        "DELETE": ("albums-delete", "albums.handlers.delete.handler"),
+    }
