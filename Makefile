@@ -34,7 +34,7 @@ STOP ?= $(PY) -m bootstrap down
 export PORT STACK_DIR TARGET AWS_STACK_DIR
 
 .PHONY: help install up down reset status deploy destroy test test-unit test-integration test-e2e test-postman \
-        test-stack test-stack-down lint bench chromium clean postman-env test-docker logs
+        test-stack test-stack-down lint bench chromium clean postman-env test-docker logs sam
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -50,6 +50,18 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 install: $(VENV)/.installed node_modules/.installed ## Create .venv and node_modules from the pinned versions
+
+# SAM CLI in a venv of its own (its pins differ from MiniStack's botocore pin), for tests/integration/test_sam_deploy.py
+# and for deploying template.yaml with `sam deploy`. Made by the tests' targets only (~30 s, once), not by `make up`.
+SAM_CLI_VERSION := 1.170.0
+SAM_VENV := .venv-sam
+
+$(SAM_VENV)/.installed-$(SAM_CLI_VERSION):
+	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
+	@touch $@
+
+sam: $(SAM_VENV)/.installed-$(SAM_CLI_VERSION) ## Install SAM CLI into .venv-sam (`make test` needs it)
 
 up: install ## Start MiniStack, deploy the stack, seed the albums, print the URLs
 	@$(COMPOSE_UP) $(PY) -m bootstrap up --target $(TARGET)
@@ -92,10 +104,10 @@ test-stack-down:
 ifeq ($(STACK),embedded)
 # tests/suites.py: lint, unit tests and the stack's start overlap; the suites on the stack follow, two workers each;
 # one timing line per suite and the total, also in test-results/timings.json.
-test: install chromium ## Everything: lint, unit, integration, e2e and Postman/newman on a fresh test stack
+test: install chromium sam ## Everything: lint, unit, integration, e2e and Postman/newman on a fresh test stack
 	@$(TEST_ENV) $(PY) -m tests.suites
 else
-test: install chromium
+test: install chromium sam
 	@$(MAKE) --no-print-directory lint
 ifeq ($(STACK),docker)
 	@$(MAKE) --no-print-directory test-docker
@@ -113,7 +125,7 @@ endif
 endif
 
 # pytest-docker (tests/docker_stack.py) starts the compose MiniStack for the session and stops it at the end.
-test-docker: install chromium ## make test STACK=docker: unit, then integration, e2e and newman on the container
+test-docker: install chromium sam ## make test STACK=docker: unit, then integration, e2e and newman on the container
 	@status=0; \
 	  $(MAKE) --no-print-directory test-unit || status=1; \
 	  PORT=$(PORT) STACK_DIR=$(TEST_STACK_DIR) $(PYTEST) -p tests.docker_stack -q \
@@ -123,7 +135,7 @@ test-docker: install chromium ## make test STACK=docker: unit, then integration,
 test-unit: install ## In-process handler tests (moto), no stack needed
 	$(PYTEST) tests/unit -q
 
-test-integration: test-stack ## HTTP through API Gateway with real Cognito tokens
+test-integration: test-stack sam ## HTTP through API Gateway with real Cognito tokens
 	$(TEST_ENV) $(PYTEST) tests/integration -q
 
 test-e2e: test-stack chromium ## Chromium drives the real pages

@@ -26,9 +26,8 @@ for leaked in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE", "
 
 from albums import repository, settings  # noqa: E402
 
-# Every boto3 session loads botocore's service models (JSON) afresh, and the bootstrap's tests make a session per
-# deploy (~200 clients in test_bootstrap_eventual_consistency.py alone): one loader per worker, shared by all
-# sessions, reads each model once (the models are read-only data). That file: 25.3 -> 19.4 CPU-s.
+# Every boto3 session loads botocore's service models (JSON) afresh: one loader per worker, shared by all sessions,
+# reads each model once (the models are read-only data).
 botocore.session.create_loader = functools.cache(botocore.session.create_loader)
 
 

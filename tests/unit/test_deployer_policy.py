@@ -1,90 +1,209 @@
-"""iam/deployer-policy.json grants exactly the IAM actions the bootstrap's calls need: derived from the calls the AWS
-double records over a deploy, a re-deploy with changes, recreated parts, a seed and a destroy, so it cannot drift."""
+"""iam/deployer-policy.json grants what a CloudFormation deploy of template.yaml needs with the deployer's own
+credentials (no service role), and no more.
+
+What CloudFormation does for each resource type comes from AWS's resource provider schemas (cfn-lint bundles them):
+each type's create, read, update and delete handlers list the IAM actions they may call. CloudFormation calls them
+with the caller's credentials, so the deployer needs them. Not the `list` handlers: CloudFormation's stack operations
+do not list resources (Cloud Control's ListResources and the IaC generator do). Left out are only the actions behind
+properties this template does not set (NOT_USED below, each row checked against the template and the schema). Added
+are the bootstrap's own calls (BOOTSTRAP_CALLS). The test then checks that the policy grants each on this stack's
+resources, and that it grants nothing else.
+"""
 
 from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Callable
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-import botocore.session
+import cfnlint
 import pytest
 
-from albums import table
-from bootstrap import functions, stack
-from bootstrap import resources as r
-
-from .aws_double import with_an_index
-from .test_bootstrap_eventual_consistency import World, aws_env, world  # noqa: F401 -- fixtures
+from bootstrap import template as tpl
 
 POLICY_FILE = Path(__file__).resolve().parents[2] / "iam" / "deployer-policy.json"
+SCHEMAS = Path(cfnlint.__file__).resolve().parent / "data" / "schemas"
+HANDLERS = ("create", "read", "update", "delete")
 
-# Where the IAM action is not "<service>:<Operation>" (Service Authorization Reference).
-S3_ACTIONS = {
-    "HeadBucket": "s3:ListBucket", "ListObjectsV2": "s3:ListBucket", "DeleteObjects": "s3:DeleteObject",
-    "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock", "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+# Actions a type's handlers call only for a property this template does not set: (type, properties, actions). The
+# actions are needed again as soon as any of the properties is set on a resource of that type.
+NOT_USED: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
+    ("AWS::ApiGateway::Authorizer", ("AuthorizerCredentials",), ("iam:PassRole",)),
+    ("AWS::ApiGateway::Method", ("Integration.Credentials",), ("iam:PassRole",)),
+    ("AWS::ApiGateway::RestApi", ("Body", "BodyS3Location"), ("iam:PassRole", "s3:GetObject")),
+    ("AWS::ApiGateway::RestApi", ("Policy",), ("apigateway:UpdateRestApiPolicy",)),
+    ("AWS::Cognito::UserPool", ("SmsConfiguration", "EmailConfiguration"),
+     ("iam:PassRole", "iam:CreateServiceLinkedRole")),
+    ("AWS::Cognito::UserPool", ("LambdaConfig",), ("kms:*",)),  # custom sender triggers' key
+    ("AWS::Cognito::UserPoolClient", ("AnalyticsConfiguration",),
+     ("iam:PassRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:CreateServiceLinkedRole")),
+    ("AWS::DynamoDB::Table", ("SSESpecification",), ("kms:*",)),
+    ("AWS::DynamoDB::Table", ("KinesisStreamSpecification",), ("kinesis:*",)),
+    ("AWS::DynamoDB::Table", ("ContributorInsightsSpecification", "KinesisStreamSpecification"),
+     ("iam:CreateServiceLinkedRole",)),
+    ("AWS::DynamoDB::Table", ("ImportSourceSpecification",),
+     ("dynamodb:ImportTable", "dynamodb:DescribeImport", "s3:*", "logs:*")),
+    # Managed policies and permissions boundaries on the functions' roles: the means of a privilege escalation.
+    ("AWS::IAM::Role", ("ManagedPolicyArns",), ("iam:AttachRolePolicy", "iam:DetachRolePolicy")),
+    ("AWS::IAM::Role", ("PermissionsBoundary",),
+     ("iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary")),
+    ("AWS::Lambda::Function", ("VpcConfig",), ("ec2:*",)),
+    ("AWS::Lambda::Function", ("FileSystemConfigs",), ("elasticfilesystem:*", "s3files:*")),
+    ("AWS::Lambda::Function", ("KmsKeyArn",), ("kms:*",)),
+    ("AWS::Lambda::Function", ("Layers",), ("lambda:GetLayerVersion",)),
+    ("AWS::Lambda::Function", ("CodeSigningConfigArn",), ("lambda:GetCodeSigningConfig",)),
+    ("AWS::Lambda::Function", ("CapacityProviderConfig",), ("lambda:PassCapacityProvider",)),
+    ("AWS::Logs::LogGroup", ("DataProtectionPolicy",),  # its findings delivered to Firehose or S3
+     ("logs:CreateLogDelivery", "firehose:*", "s3:*")),
+    ("AWS::Logs::LogGroup", ("ResourcePolicyDocument",), ("logs:PutResourcePolicy", "logs:DeleteResourcePolicy")),
+    ("AWS::S3::Bucket", ("ReplicationConfiguration", "MetadataConfiguration", "MetadataTableConfiguration"),
+     ("iam:PassRole",)),
+    ("AWS::S3::Bucket", ("MetadataConfiguration", "MetadataTableConfiguration"), ("s3tables:*",)),
+]
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+SITE_BUCKET = f"testprotest-{ACCOUNT}-{REGION}"
+ARTIFACTS = f"albums-artifacts-{ACCOUNT}-{REGION}"
+# The bootstrap's own calls (bootstrap/stack.py, cloudformation.py, site.py; the seed in albums.repository), as the
+# IAM action each needs and the resource it is made on. sts:GetCallerIdentity needs no permission.
+STACK = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/albums/0b5e6a10-0000-0000-0000-000000000000"
+TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/Albums"
+POOL = f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{REGION}_AbCdEf123"
+BOOTSTRAP_CALLS: list[tuple[str, str]] = [
+    *((f"cloudformation:{op}", STACK) for op in (
+        "DescribeStacks", "ListStackResources", "CreateChangeSet", "DescribeChangeSet", "DeleteChangeSet",
+        "ExecuteChangeSet", "DescribeStackEvents", "DeleteStack", "TagResource")),  # the change set's stack tags
+    ("dynamodb:DescribeTable", TABLE),  # is there a table of the stack's name that the stack did not make?
+    ("cognito-idp:ListUserPools", "*"),  # ... or a pool of its name
+    ("cognito-idp:DescribeUserPool", POOL),  # its password policy, for the site's config.js
+    ("s3:ListBucket", f"arn:aws:s3:::{SITE_BUCKET}"),  # HeadBucket, ListObjectsV2
+    ("s3:PutObject", f"arn:aws:s3:::{SITE_BUCKET}/index.html"),
+    ("s3:DeleteObject", f"arn:aws:s3:::{SITE_BUCKET}/index.html"),  # DeleteObjects: stale files, destroy
+    ("s3:ListBucket", f"arn:aws:s3:::{ARTIFACTS}"),
+    ("s3:CreateBucket", f"arn:aws:s3:::{ARTIFACTS}"),
+    ("s3:PutBucketPublicAccessBlock", f"arn:aws:s3:::{ARTIFACTS}"),
+    ("s3:DeleteBucket", f"arn:aws:s3:::{ARTIFACTS}"),
+    ("s3:GetObject", f"arn:aws:s3:::{ARTIFACTS}/albums-function-0123abcd.zip"),  # HeadObject (and Lambda's read)
+    ("s3:PutObject", f"arn:aws:s3:::{ARTIFACTS}/albums-function-0123abcd.zip"),
+    ("s3:DeleteObject", f"arn:aws:s3:::{ARTIFACTS}/albums-function-0123abcd.zip"),
+    # seed: an empty table gets the albums and their catalog; an old one its catalog rebuilt
+    *((f"dynamodb:{op}", TABLE) for op in ("Scan", "GetItem", "PutItem", "UpdateItem", "BatchWriteItem")),
+]
+# Where CloudFormation's handlers act, by service: this stack's resources.
+STACK_RESOURCES = {
+    "apigateway": ["arn:aws:apigateway:us-east-1::/restapis", "arn:aws:apigateway:us-east-1::/restapis/a1b2c3/stages",
+                   f"arn:aws:apigateway:us-east-1::/tags/arn%3Aaws%3Aapigateway%3A{REGION}%3A%3A%2Frestapis%2Fa1b2c3"],
+    "cognito-idp": [POOL],
+    "dynamodb": [TABLE],
+    "iam": [f"arn:aws:iam::{ACCOUNT}:role/albums-get-role"],
+    "lambda": [f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:albums-get"],
+    "logs": [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/albums-get",
+             f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/albums-get:*"],
+    "s3": [f"arn:aws:s3:::{SITE_BUCKET}", f"arn:aws:s3:::{SITE_BUCKET}/index.html",
+           f"arn:aws:s3:::{ARTIFACTS}/albums-function-0123abcd.zip"],
 }
-PASSES_A_ROLE = {("lambda", "CreateFunction"), ("lambda", "UpdateFunctionConfiguration")}  # + iam:PassRole
-NEEDS_NO_PERMISSION = {("sts", "GetCallerIdentity")}
+# The only actions on any resource: they take none (or, for the log groups' read handler, an account-wide one).
+ON_ANY_RESOURCE = {"cognito-idp:CreateUserPool", "cognito-idp:ListUserPools", "logs:DescribeResourcePolicies"}
 
 
-def iam_actions(calls: set[tuple[str, str]]) -> set[str]:
-    actions: set[str] = set()
-    for service, operation in calls - NEEDS_NO_PERMISSION:
-        if service == "apigateway":  # API Gateway's control plane is authorised by HTTP verb
-            model = botocore.session.get_session().get_service_model("apigateway").operation_model(operation)
-            actions.add(f"apigateway:{model.http['method']}")
-        elif service == "s3":
-            actions.add(S3_ACTIONS.get(operation, f"s3:{operation}"))
-        else:
-            actions.add(f"{service}:{operation}")
-        if (service, operation) in PASSES_A_ROLE:
-            actions.add("iam:PassRole")
-    return actions
+@cache
+def schema(type_name: str) -> dict[str, Any]:
+    hashes = json.loads((SCHEMAS / "providers" / "us-east-1.json").read_text())
+    loaded: dict[str, Any] = json.loads((SCHEMAS / "resources" / f"{hashes[type_name]}.json").read_text())
+    return loaded
 
 
-def policy_statements() -> list[dict]:
-    return json.loads(POLICY_FILE.read_text())["Statement"]
+def template_types() -> set[str]:
+    return {res["Type"] for res in tpl.load()["Resources"].values()}
+
+
+def handler_actions(type_name: str) -> set[str]:
+    handlers = schema(type_name)["handlers"]
+    return {action for name in HANDLERS for action in handlers.get(name, {}).get("permissions", [])}
+
+
+def not_used(type_name: str) -> list[str]:
+    return [action for row_type, _, actions in NOT_USED if row_type == type_name for action in actions]
+
+
+def cloudformation_actions() -> set[str]:
+    """What CloudFormation's handlers may call for this template's resources, with the caller's credentials."""
+    return {action for type_name in template_types() for action in handler_actions(type_name)
+            if not any(fnmatch.fnmatchcase(action, pattern) for pattern in not_used(type_name))}
+
+
+def statements() -> list[dict[str, Any]]:
+    policy = json.loads(POLICY_FILE.read_text())
+    assert policy["Version"] == "2012-10-17"
+    found: list[dict[str, Any]] = policy["Statement"]
+    return found
 
 
 def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else value
 
 
-def test_policy_grants_exactly_what_the_bootstrap_calls(world: Callable[..., World],  # noqa: F811
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    w = world()
-    old_table = table.TABLE_DEFINITION
-    monkeypatch.setattr(table, "TABLE_DEFINITION", with_an_index(old_table))
-    w.double.client("dynamodb").create_table(TableName=r.TABLE, **old_table)  # the index gets added
-    first, _ = w.deploy()
-    stack.seed(w.target)
-    w.double.client("cognito-idp").delete_user_pool(UserPoolId=first["UserPoolId"])  # the authorizer is patched
-    second, _ = w.deploy()
-    w.double.client("cognito-idp").update_user_pool_client(  # the app client is reconciled
-        UserPoolId=second["UserPoolId"], ClientId=second["UserPoolClientId"], ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH"])
-    w.double.client("apigateway").delete_rest_api(restApiId=second["RestApiId"])  # the permissions are replaced
-    monkeypatch.setattr(functions, "build_zip", lambda _dir: b"new code")  # the functions are updated
-    monkeypatch.setattr(r, "LAMBDA_MEMORY", r.LAMBDA_MEMORY * 2)
-    w.deploy()
-    stack.destroy(w.target)
-    w.deploy()  # from empty: the table is created
-    granted = {action for s in policy_statements() for action in _as_list(s["Action"])}
-    assert granted == iam_actions(set(w.double.calls))
+def allows(action: str, resource: str) -> bool:
+    return any(any(fnmatch.fnmatchcase(action, granted) for granted in _as_list(s["Action"]))
+               and any(fnmatch.fnmatchcase(resource, where) for where in _as_list(s["Resource"]))
+               for s in statements())
 
 
-def test_policy_is_scoped_to_the_stacks_own_resources() -> None:
-    resources = {action: _as_list(s["Resource"]) for s in policy_statements() for action in _as_list(s["Action"])}
-    assert resources["dynamodb:CreateTable"] == [f"arn:aws:dynamodb:*:*:table/{r.TABLE}"]
-    for function in r.FUNCTIONS:
-        assert fnmatch.fnmatch(f"arn:aws:lambda:eu-west-1:1:function:{function.name}",
-                               resources["lambda:CreateFunction"][0])
-        assert fnmatch.fnmatch(f"arn:aws:iam::1:role/{function.name}-role", resources["iam:PassRole"][0])
-        assert fnmatch.fnmatch(f"arn:aws:logs:eu-west-1:1:log-group:{functions.log_group(function)}",
-                               resources["logs:CreateLogGroup"][0])
-    assert fnmatch.fnmatch(f"arn:aws:s3:::{r.BUCKET}-1-eu-west-1", resources["s3:PutBucketPolicy"][0])
-    only_star = {action for action, where in resources.items() if where == ["*"]}
-    assert only_star == {"cognito-idp:ListUserPools", "cognito-idp:CreateUserPool"}  # they take no resource
-    (pass_role,) = [s for s in policy_statements() if s["Action"] == "iam:PassRole"]
+def granted_actions() -> set[str]:
+    return {action for s in statements() for action in _as_list(s["Action"])}
+
+
+@pytest.mark.parametrize("action", sorted(cloudformation_actions()))
+def test_what_cloudformation_does_for_the_template_is_allowed_on_the_stacks_resources(action: str) -> None:
+    service = action.split(":", 1)[0]
+    assert any(allows(action, resource) for resource in STACK_RESOURCES[service]), action
+
+
+def test_what_the_bootstrap_calls_is_allowed_on_its_resources() -> None:
+    refused = [(action, resource) for action, resource in BOOTSTRAP_CALLS if not allows(action, resource)]
+    assert not refused
+
+
+def test_nothing_else_is_granted() -> None:
+    needed = cloudformation_actions() | {action for action, _ in BOOTSTRAP_CALLS}
+    assert granted_actions() - needed == set()
+    assert needed - granted_actions() == set()
+
+
+def test_every_grant_is_explicit_and_scoped_to_the_stack() -> None:
+    for s in statements():
+        assert s["Effect"] == "Allow" and set(s) <= {"Sid", "Effect", "Action", "Resource", "Condition"}, s
+        assert not any("*" in action for action in _as_list(s["Action"])), s  # no `*`, `iam:*`, `s3:Get*`, ...
+        if "*" in _as_list(s["Resource"]):
+            assert set(_as_list(s["Action"])) <= ON_ANY_RESOURCE, s
+        for action in _as_list(s["Action"]):
+            if action.startswith("iam:"):
+                assert _as_list(s["Resource"]) == ["arn:aws:iam::*:role/albums-*-role"], s
+    assert not allows("dynamodb:DeleteTable", "arn:aws:dynamodb:us-east-1:1:table/Other")
+    assert not allows("lambda:UpdateFunctionCode", "arn:aws:lambda:us-east-1:1:function:other")
+    assert not allows("s3:DeleteBucket", "arn:aws:s3:::some-other-bucket")
+    assert not allows("cloudformation:DeleteStack", "arn:aws:cloudformation:us-east-1:1:stack/other/1")
+
+
+def test_roles_are_passed_only_to_lambda() -> None:
+    (pass_role,) = [s for s in statements() if "iam:PassRole" in _as_list(s["Action"])]
+    assert _as_list(pass_role["Action"]) == ["iam:PassRole"]
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
+
+
+@pytest.mark.parametrize("row", NOT_USED, ids=lambda row: f"{row[0]}-{'/'.join(row[1])}")
+def test_left_out_actions_serve_only_properties_the_template_does_not_set(
+        row: tuple[str, tuple[str, ...], tuple[str, ...]]) -> None:
+    type_name, properties, actions = row
+    for prop in properties:
+        top, *nested = prop.split(".")
+        assert top in schema(type_name)["properties"], f"{type_name} has no property {top}"
+        for res in tpl.resources(tpl.load(), type_name).values():
+            value: Any = res.get("Properties", {})
+            for part in (top, *nested):
+                value = value.get(part) if isinstance(value, dict) else None
+            assert value is None, f"{type_name} sets {prop}: grant {actions}"
+    for pattern in actions:  # each row still matches what the schema lists (no stale rows)
+        assert any(fnmatch.fnmatchcase(action, pattern) for action in handler_actions(type_name)), pattern
