@@ -59,7 +59,7 @@ def sam_deploy(endpoint: str, work: Path) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}  # no profile, no keys
     env |= {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_REGION": REGION, "SAM_CLI_TELEMETRY": "0",
-            "SAM_CLI_POLL_DELAY": os.environ.get("X_POLL", "0.1"),  # default 5 s between polls: MiniStack completes in well under a second
+            "SAM_CLI_POLL_DELAY": "0.1",  # default 5 s between polls: MiniStack completes in well under a second
             "__SAM_CLI_APP_DIR": str(app_dir)}
     command = [str(SAM), "deploy", "--template-file", str(tpl.TEMPLATE), "--stack-name", STACK_NAME,
                "--region", REGION,  # botocore (in SAM CLI's pins) reads AWS_DEFAULT_REGION, not AWS_REGION
