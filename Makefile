@@ -52,7 +52,8 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.installed ## Create .venv and node_modules from the pinned versions
 
 # SAM CLI in a venv of its own (its pins differ from MiniStack's botocore pin), for tests/integration/test_sam_deploy.py
-# and for deploying template.yaml with `sam deploy`. Made by the tests' targets only (~30 s, once), not by `make up`.
+# and for deploying template.yaml with `sam deploy`. Made by the tests (~30 s, once; `make test` makes it beside the
+# other suites, tests/suites.py), not by `make up`.
 SAM_CLI_VERSION := 1.170.0
 SAM_VENV := .venv-sam
 
@@ -104,7 +105,7 @@ test-stack-down:
 ifeq ($(STACK),embedded)
 # tests/suites.py: lint, unit tests and the stack's start overlap; the suites on the stack follow, two workers each;
 # one timing line per suite and the total, also in test-results/timings.json.
-test: install chromium sam ## Everything: lint, unit, integration, e2e and Postman/newman on a fresh test stack
+test: install chromium ## Everything: lint, unit, integration, e2e and Postman/newman on a fresh test stack
 	@$(TEST_ENV) $(PY) -m tests.suites
 else
 test: install chromium sam

@@ -123,12 +123,15 @@ def main() -> int:
     stack = Step("stack", ["bash", "-c", f"{PYTHON} -m bootstrap reset && {PYTHON} -m bootstrap up > {stack_log} 2>&1"
                            f" || {{ cat {stack_log}; exit 1; }}"])
     unit = pytest_step("unit", "tests/unit")
-    steps = [lint, stack, unit]
+    # SAM CLI's venv for tests/integration/test_sam_deploy.py (~30 s to install, once): made beside everything else;
+    # that test waits for it.
+    sam = Step("sam venv", ["make", "--no-print-directory", "sam"])
+    steps = [sam, lint, stack, unit]
     together: list[Step] = []
 
     # 1. Lint and the unit tests need no stack: they start at once, beside the stack's start, and go on beside
     #    everything that follows.
-    beside = [in_background(unit), in_background(lint)]
+    beside = [in_background(sam), in_background(unit), in_background(lint)]
     stack.run(quiet=True)
     if stack.status != 0:
         print(stack.output)
@@ -146,7 +149,7 @@ def main() -> int:
         steps += [alone, *together]
     for thread in beside:
         thread.join()
-    for step in [lint, unit, *together]:  # those that ran quietly, beside others
+    for step in [sam, lint, unit, *together]:  # those that ran quietly, beside others
         print(step.output if step.status != 0 else _last_line(step.output))
     down = Step("stack down", [PYTHON, "-m", "bootstrap", "down"]).run(quiet=True)
 

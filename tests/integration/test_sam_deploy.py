@@ -71,10 +71,18 @@ def sam_deploy(endpoint: str, work: Path) -> None:
                                  f"{done.stderr[-4000:]}"
 
 
+def wait_for_sam_cli(timeout: float = 240) -> None:
+    """`make test` installs SAM CLI beside the other suites (tests/suites.py): wait for `make sam` to finish."""
+    deadline = time.monotonic() + timeout
+    while not (SAM.exists() and ("SAM_CLI" in os.environ or list(SAM.parent.parent.glob(".installed-*")))):
+        if time.monotonic() > deadline:
+            pytest.fail(f"SAM CLI not installed at {SAM} after {timeout:.0f} s: `make sam` installs it into .venv-sam")
+        time.sleep(0.5)
+
+
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    if not SAM.exists():
-        pytest.fail(f"SAM CLI not found at {SAM}: `make sam` installs it into .venv-sam (`make test` does)")
+    wait_for_sam_cli()
     work = tmp_path_factory.mktemp("sam")
     emulator = Emulator(work / "stack", throwaway_port())
     try:
@@ -118,7 +126,7 @@ def verification_code(endpoint: str, email: str) -> str:
         for message in [m for account in messages.values() for m in account if email in m.get("To", [])]:
             text = message.get("BodyText", "")
             assert text.startswith("Your Albums verification code is "), text  # VerificationMessageTemplate
-            return text.rsplit(" ", 1)[-1].strip()
+            return str(text).rsplit(" ", 1)[-1].strip()
         time.sleep(0.1)
     raise AssertionError(f"no verification e-mail for {email}")
 
