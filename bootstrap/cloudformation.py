@@ -19,6 +19,9 @@ from bootstrap.target import Client
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 # A first create that failed leaves the stack in ROLLBACK_COMPLETE: it holds nothing and can only be deleted.
 DEAD = {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"}
+# A first change set that was never executed (refused, interrupted) leaves an empty stack in REVIEW_IN_PROGRESS: the
+# next deploy creates the stack with a CREATE change set again.
+NEVER_CREATED = "REVIEW_IN_PROGRESS"
 BUSY_SUFFIX = "_IN_PROGRESS"
 TEMPLATE_BODY_LIMIT = 51_200  # bytes; a larger template must be given by URL
 
@@ -58,6 +61,8 @@ def deploy(cfn: Client, name: str, template: dict[str, Any], parameters: dict[st
     if current is not None and current["StackStatus"] in DEAD:
         out(f"stack {name} is {current['StackStatus']} from a failed first deploy: deleting it before a new one")
         delete(cfn, name, poll=poll)
+        current = None
+    if current is not None and current["StackStatus"] == NEVER_CREATED:
         current = None
     if current is not None and current["StackStatus"].endswith(BUSY_SUFFIX):
         raise StackError(f"stack {name} is {current['StackStatus']} (another deploy or destroy is running): "
