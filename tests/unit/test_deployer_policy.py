@@ -79,7 +79,8 @@ BOOTSTRAP_CALLS: list[tuple[str, str]] = [
     *((f"cloudformation:{op}", STACK) for op in (
         "DescribeStacks", "ListStackResources", "CreateChangeSet", "DescribeChangeSet", "DeleteChangeSet",
         "ExecuteChangeSet", "DescribeStackEvents", "DeleteStack", "TagResource",  # the change set's stack tags
-        "GetTemplateSummary")),  # not the bootstrap's: `sam deploy` and `aws cloudformation deploy` of an existing stack
+        # not the bootstrap's: `sam deploy` and `aws cloudformation deploy` call it for an existing stack
+        "GetTemplateSummary")),
     ("dynamodb:DescribeTable", TABLE),  # is there a table of the stack's name that the stack did not make?
     ("cognito-idp:ListUserPools", "*"),  # ... or a pool of its name
     ("cognito-idp:DescribeUserPool", POOL),  # its password policy, for the site's config.js
