@@ -40,11 +40,6 @@ class Report:
         self.timings[name] = round(time.monotonic() - started, 2)
 
 
-def account_id(target: Target) -> str:
-    account: str = target.client("sts").get_caller_identity()["Account"]
-    return account
-
-
 def bucket_name(target: Target) -> str:
     """The site's bucket: BUCKET_NAME, else the local name, else (AWS, where names are global) the template's
     testprotest-<account>-<region>."""
@@ -52,12 +47,12 @@ def bucket_name(target: Target) -> str:
         return os.environ["BUCKET_NAME"]
     if target.local:
         return LOCAL_BUCKET
-    return f"{LOCAL_BUCKET}-{account_id(target)}-{target.region}"
+    return f"{LOCAL_BUCKET}-{target.account}-{target.region}"
 
 
 def artifacts_bucket(target: Target) -> str:
     """Where the function zip is uploaded for CloudFormation (what `sam deploy --s3-bucket` names): private."""
-    return "albums-artifacts" if target.local else f"albums-artifacts-{account_id(target)}-{target.region}"
+    return "albums-artifacts" if target.local else f"albums-artifacts-{target.account}-{target.region}"
 
 
 def parameters(target: Target) -> dict[str, str]:
@@ -71,7 +66,7 @@ def recorded_stack(target: Target) -> dict[str, Any]:
     recorded = json.loads(target.outputs_file.read_text()) if target.outputs_file.exists() else {}
     if target.local or not recorded:
         return recorded
-    account = account_id(target)
+    account = target.account
     if (recorded.get("Region"), recorded.get("Account")) != (target.region, account):
         raise StackError(f"{target.outputs_file} records the stack in {recorded.get('Region')}, account "
                          f"{recorded.get('Account')}, but your credentials and region are {target.region}, account "
@@ -93,7 +88,7 @@ def deploy(target: Target, out: Callable[[str], None] = print) -> tuple[dict[str
     recorded = recorded_stack(target)
     if not target.local:  # record where the stack goes before making anything, so an interrupted run can be destroyed
         _write_outputs(target, {**recorded, "Target": target.name, "Region": target.region,
-                                "Account": account_id(target)})
+                                "Account": target.account})
     started = time.monotonic()
     cfn = target.client("cloudformation")
     template = tpl.load()
@@ -112,7 +107,7 @@ def deploy(target: Target, out: Callable[[str], None] = print) -> tuple[dict[str
     outputs: dict[str, Any] = {
         "Target": target.name,
         "Region": target.region,
-        "Account": account_id(target),
+        "Account": target.account,
         "EndpointUrl": target.endpoint,
         "UserPoolId": stack_outputs["UserPoolId"],
         "UserPoolClientId": stack_outputs["UserPoolClientId"],

@@ -44,6 +44,11 @@ class Target:
         return session(self.region, local=self.local)
 
     @cached_property
+    def account(self) -> str:
+        account: str = self.client("sts").get_caller_identity()["Account"]
+        return account
+
+    @cached_property
     def _clients(self) -> dict[str, Client]:
         return {}
 
