@@ -61,3 +61,21 @@ def test_album_with_markup_in_its_name_is_shown_as_text(page: Page, site, new_us
 def _record_and_dismiss(dialog: Dialog, seen: list[str]) -> None:
     seen.append(f"{dialog.type}: {dialog.message}")
     dialog.dismiss()
+
+
+def test_a_signed_in_dashboard_refuses_to_work_inside_another_sites_frame(page: Page, site, new_user, sign_in,
+                                                                           api_calls) -> None:
+    # GIVEN a signed-in person (their tokens are in the browser)
+    sign_in(page, new_user())
+    calls_before = len(api_calls.calls)
+    # WHEN another site's page frames the dashboard (clickjacking: its Delete buttons under the attacker's page)
+    page.set_content(f'<iframe src="{site.url("dashboard.html")}" width="1200" height="800"></iframe>')
+    frame_element = page.locator("iframe")
+    expect(frame_element).to_be_attached()
+    frame = frame_element.element_handle().content_frame()
+    assert frame is not None
+    # THEN the framed page shows nothing and never starts: no rows, no buttons, no API call
+    expect(frame.locator("html")).to_have_attribute("hidden", "")
+    page.wait_for_timeout(500)  # time for a page that did start to load its albums (it would within ~100 ms)
+    assert frame.evaluate("document.querySelectorAll('button, tr').length") == 0
+    assert len(api_calls.calls) == calls_before
