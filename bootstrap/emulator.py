@@ -162,7 +162,9 @@ class Emulator:
             return None
         if forget:
             path.unlink(missing_ok=True)
-        return UncleanEnd(started_at=run.get("startedAt"), last_save_at=run.get("lastSaveAt"))
+        replayed = (self.identity() or {}).get("replayed") if run.get("durability") == "journal" else None
+        return UncleanEnd(started_at=run.get("startedAt"), last_save_at=run.get("lastSaveAt"),
+                          journaled=run.get("durability") == "journal", replayed=replayed)
 
     def _reap_leftovers(self) -> None:
         """A killed server can leave its Lambda workers (same process group) running: end them before a start.
@@ -257,8 +259,14 @@ class UncleanEnd:
 
     started_at: float | None
     last_save_at: float | None
+    journaled: bool = False  # the run kept a write-ahead journal: everything it acknowledged is back
+    replayed: dict[str, int] | None = None
 
     def describe(self) -> str:
+        if self.journaled:
+            count = sum((self.replayed or {}).values())
+            return ("the previous MiniStack run did not stop cleanly (killed or crashed); nothing it acknowledged "
+                    f"was lost ({count} change(s) replayed from its journal)")
         if self.last_save_at is None:
             return (f"the previous MiniStack run (started {_clock(self.started_at)}) did not stop cleanly and never "
                     "saved: changes made since it started are lost")
@@ -274,7 +282,9 @@ def _clock(stamp: float | None) -> str:
 # settings out of them, so a function behaves the same here as on AWS.
 _INHERITED = ("PATH", "HOME", "LANG", "TZ", "SYSTEMROOT", "SSL_CERT_FILE", "SSL_CERT_DIR",
               # our server's own knobs (bootstrap/ministack_server.py)
-              "STACK_API_CONCURRENCY", "STACK_API_QUEUE_SECONDS", "STACK_SAVE_INTERVAL")
+              "STACK_API_CONCURRENCY", "STACK_API_QUEUE_SECONDS", "STACK_SAVE_INTERVAL", "STACK_DURABILITY",
+              "STACK_JOURNAL_FSYNC", "STACK_JOURNAL_COMPACT_BYTES", "STACK_JOURNAL_COMPACT_RATIO",
+              "STACK_JOURNAL_COMPACT_IDLE")
 
 
 def _inherited_environment() -> dict[str, str]:

@@ -6,13 +6,19 @@ serving when its master is killed). Around MiniStack's ASGI app it adds:
 
 - `GET /_stack/identity`: which stack dir, pid and instance serve this port, so `up`/`down`/`status` can tell our
   stack from another clone's on the same port.
-- Saving while running. MiniStack 1.5.33 writes its state only at a graceful stop. We save the state files a
-  request may have changed (its SigV4 service or X-Amz-Target names them; the Lambda logs wait for the stop) soon
-  after the change: within a 0.1 s tick once the last save is SAVE_INTERVAL old, so one write is saved at once and a
-  stream of writes about once a second (the interval stretches to 2x the last save's duration, so a big state
-  never starves requests). A snapshot is taken in the event loop (where the services mutate their state, so it is
-  consistent per service), then written to `<service>.json.tmp`, fsynced and renamed over `<service>.json`, so a
-  crash mid-save leaves the previous file whole.
+- Nothing acknowledged is lost (STACK_DURABILITY=journal, the default). Every response waits until what the
+  request changed is on disk: DynamoDB items and Cognito users go into a write-ahead journal (durability.py,
+  journal.py: one JSON line per item or user as it now is, group-committed with one fsync for all waiting
+  requests), which is folded into the service's snapshot when it has grown to half the snapshot's size (at least
+  STACK_JOURNAL_COMPACT_BYTES) or after STACK_JOURNAL_COMPACT_IDLE seconds without changes, and at stop; the
+  other services (Lambda, API Gateway, IAM, S3's buckets, CloudFormation, log groups: small, changed at deploy time)
+  are saved whole before the request that changed them is answered, and a CloudFormation deploy, which runs after
+  its request, is saved before the first answer that could show it finished. A start loads the snapshots and
+  replays the journal after them. A snapshot is written to `<service>.json.tmp`, fsynced and renamed over
+  `<service>.json`, so a crash mid-save leaves the previous file whole.
+- STACK_DURABILITY=periodic: what this server did before (kept to measure against): the state files a request may
+  have changed are saved soon after it, within a 0.1 s tick once the last save is SAVE_INTERVAL old, so a stream of
+  writes is saved about once a second and a hard kill loses the last moment.
 - A run file (`running.json`) that exists only while the server runs and records its last save; the next start
   finds it after a crash and reports what was lost.
 - An admission gate for API calls (`/_aws/execute-api/...`). MiniStack starts one Lambda worker per concurrent
@@ -23,13 +29,16 @@ serving when its master is killed). Around MiniStack's ASGI app it adds:
   back as our JSON error shape with CORS, as the stack's DEFAULT_5XX gateway response would make
   it on AWS (MiniStack ignores gateway responses for these).
 - On SIGTERM: one final save with progress in `stop.json`, then MiniStack's own shutdown (its save is switched
-  off: ours is the one). Check these internals (`_build_persistence_save_dict`, `persistence._json_default`) on
-  every MiniStack upgrade.
+  off: ours is the one). Every MiniStack internal used here is listed in ministack_internals.py (and tested).
+- For `make watch` (bootstrap/watch.py), on the same origin as the site: `GET /_stack/site/reload.js`, a script the
+  watcher adds to the pages it uploads (never to what `make up` or a deploy uploads), which waits on
+  `GET /_stack/site/version?after=N` and reloads the page when `POST /_stack/site/changed` says the site changed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -38,9 +47,14 @@ import secrets
 import signal
 import sys
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
+
+from bootstrap import ministack_internals as internals
+from bootstrap.durability import DYNAMODB, ITEM_ACTIONS, JOURNALED, CognitoChange, Durability
+from bootstrap.journal import MARKER, Journal, snapshot_segment
 
 if TYPE_CHECKING:  # hypercorn itself is imported only by serve()
     from hypercorn.typing import ASGIFramework
@@ -61,6 +75,19 @@ SAVE_TICK = 0.1
 API_CONCURRENCY = int(os.environ.get("STACK_API_CONCURRENCY", "4"))
 API_QUEUE_SECONDS = float(os.environ.get("STACK_API_QUEUE_SECONDS", "8"))
 RETRY_AFTER_SECONDS = "1"
+DURABILITY = os.environ.get("STACK_DURABILITY", "journal")  # journal | periodic (before issue 24)
+JOURNAL_FSYNC = os.environ.get("STACK_JOURNAL_FSYNC", "1") != "0"
+COMPACT_BYTES = int(os.environ.get("STACK_JOURNAL_COMPACT_BYTES", str(8 * 2**20)))
+COMPACT_RATIO = float(os.environ.get("STACK_JOURNAL_COMPACT_RATIO", "0.5"))  # of the snapshot's size
+COMPACT_IDLE_SECONDS = float(os.environ.get("STACK_JOURNAL_COMPACT_IDLE", "60"))
+JOURNAL_TICK = 0.05
+SITE_PATH = "/_stack/site/"  # make watch's reload endpoints
+SITE_WAIT_SECONDS = 25  # a page's long poll for a change of the site
+RELOAD_SCRIPT = Path(__file__).resolve().with_name("watch_reload.js")
+# CloudFormation calls that start a deploy, which runs after the call has been answered.
+_CFN_PROVISIONING = {"ExecuteChangeSet", "CreateStack", "UpdateStack", "DeleteStack", "RollbackStack",
+                     "ContinueUpdateRollback", "CancelUpdateStack", "SignalResource"}
+_CFN_READ_PREFIXES = ("Describe", "List", "Get", "Validate", "Estimate")
 
 
 def _is_api_call(path: str) -> bool:
@@ -81,6 +108,7 @@ _STATE_FILES = {
     "cognito-idp": {"cognito"}, "AWSCognitoIdentityProviderService": {"cognito"},
     "lambda": {"lambda"}, "apigateway": {"apigateway", "apigateway_v1"}, "s3": {"s3"}, "iam": {"iam"},
     "logs": {"cloudwatch_logs"}, "Logs_20140328": {"cloudwatch_logs"}, "sts": set(),
+    "cloudformation": {"cloudformation"},
 }
 _CREDENTIAL_SCOPE = re.compile(rb"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 
@@ -93,6 +121,62 @@ def _state_files_changed_by(scope: Scope) -> set[str]:
     return _STATE_FILES.get(service, {ALL})  # unknown: mark everything, saving too much rather than too little
 
 
+class _Change:
+    """One request, as far as saving it goes: the state files it may change, its action, its body when needed."""
+
+    def __init__(self, scope: Scope, read: bool) -> None:
+        self.read = read
+        self.files = set() if read else _state_files_changed_by(scope)
+        target = next((v for k, v in scope["headers"] if k == b"x-amz-target"), b"").decode("latin-1")
+        self.action = target.rsplit(".", 1)[-1]
+        self.service = "cognito" if "cognito" in self.files else "cloudformation" if "cloudformation" in self.files \
+            else ""
+        self.wants_body = bool(self.service)
+        self.body = b""
+        self.cognito: CognitoChange | None = None
+
+    def json(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.body or b"{}")
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def form_action(self) -> str:
+        """The Action of a query-protocol call (CloudFormation): `Action=DescribeStacks&...`."""
+        values = urllib.parse.parse_qs(self.body.decode("latin-1")).get("Action", [""])
+        return values[0]
+
+
+def _snapshot(get_state: Callable[[], Any]) -> Any:
+    """A service's state; Cognito's handlers change theirs in worker threads, so a copy can meet a dict that changes
+    size under it: tried again a few times."""
+    for attempt in range(5):
+        try:
+            return get_state()
+        except RuntimeError:
+            if attempt == 4:
+                log.exception("a snapshot kept meeting concurrent changes")
+            time.sleep(0.002)
+    return None
+
+
+def _cfn_deploy_in_progress() -> bool:
+    stacks = internals.get("ministack.services.cloudformation", "_stacks")
+    return any(str(stack.get("StackStatus", "")).endswith("_IN_PROGRESS")
+               for stack in list(stacks._data.values()) if isinstance(stack, dict))
+
+
+def _json_default() -> Callable[[Any], Any]:
+    encode: Callable[[Any], Any] = internals.get("ministack.core.persistence", "_json_default")
+    return encode
+
+
+def _json_object_hook() -> Callable[[dict[str, Any]], Any]:
+    decode: Callable[[dict[str, Any]], Any] = internals.get("ministack.core.persistence", "_json_object_hook")
+    return decode
+
+
 def write_json_atomically(path: Path, document: object, default: Callable[[Any], Any] | None = None) -> None:
     """Temp file + fsync + rename: a reader (or the next start) sees the old file or the new one, never half."""
     temporary = path.with_name(path.name + ".tmp")
@@ -101,6 +185,11 @@ def write_json_atomically(path: Path, document: object, default: Callable[[Any],
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:  # the rename itself is on disk too
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 class StackServer:
@@ -118,18 +207,39 @@ class StackServer:
         self.last_change_at: float | None = None
         self.last_save_seconds: float | None = None
         self.api_gate: asyncio.Semaphore | None = None
+        # Journal mode (the default): set up by serve() through use_journal().
+        self.journal: Journal | None = None
+        self.durability: Durability | None = None
+        self.save_locks: dict[str, asyncio.Lock] = {}
+        self.cfn_deploying = False
+        self.replayed: dict[str, int] = {}
+        self.last_flush_at: float | None = None
+        self.site_version = 0
+        self.site_changed: asyncio.Condition | None = None
+
+    def use_journal(self) -> None:
+        self.journal = Journal(self.state_dir / "journal", fsync=JOURNAL_FSYNC, encode=_json_default(),
+                               decode=_json_object_hook())
+        self.durability = Durability(self.journal)
+        self.durability.install()
 
     # ---- ASGI ----
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         from ministack.app import app
 
         ministack_app: App = app  # an untyped module: say what it is
+        if scope["type"] == "lifespan" and self.durability is not None:
+            return await ministack_app(scope, receive, self._replay_before_serving(send))
         if scope["type"] != "http":
             return await ministack_app(scope, receive, send)
         if scope["path"] == IDENTITY_PATH:
             return await self._identity(send)
+        if scope["path"].startswith(SITE_PATH):
+            return await self._site(scope, receive, send)
         if _is_api_call(scope["path"]) and scope["method"] != "OPTIONS":
             return await self._api_call(scope, receive, send, ministack_app)
+        if self.durability is not None:
+            return await self._journaled(scope, receive, send, ministack_app)
         if not self._is_read(scope):
             changed = _state_files_changed_by(scope)
 
@@ -151,14 +261,14 @@ class StackServer:
         except TimeoutError:
             return await _send_error(send, 503, "busy", "The local stack is busy; please retry in a moment.")
         try:
-            await ministack_app(scope, receive, _GatewayErrors(send))
+            await ministack_app(scope, receive, _GatewayErrors(self._durable_send(send, None)))
         finally:
             self.api_gate.release()
 
     @staticmethod
     def _is_read(scope: Scope) -> bool:
-        if scope["method"] in _READ_METHODS:
-            return True
+        if scope["method"] in _READ_METHODS or scope.get("path", "").endswith("/invocations"):
+            return True  # a Lambda invocation changes no state of the function
         target = next((v for k, v in scope["headers"] if k == b"x-amz-target"), b"").decode("latin-1")
         return bool(target) and target.rsplit(".", 1)[-1].startswith(_READ_ACTION_PREFIXES)
 
@@ -169,9 +279,168 @@ class StackServer:
         await send({"type": "http.response.body", "body": body})
 
     def identity(self) -> dict[str, Any]:
+        if self.journal is not None:  # everything acknowledged is on disk as soon as nothing waits for a flush
+            all_saved = not self.journal.pending
+            last_save_at = time.time() if all_saved else self.last_flush_at
+        else:
+            all_saved, last_save_at = not (self.unsaved or self.saving), self.last_save_at
         return {"stackDir": str(self.stack_dir), "pid": os.getpid(), "instance": self.instance,
-                "startedAt": self.started_at, "lastSaveAt": self.last_save_at,
-                "lastSaveSeconds": self.last_save_seconds, "allSaved": not (self.unsaved or self.saving)}
+                "startedAt": self.started_at, "lastSaveAt": last_save_at,
+                "lastSaveSeconds": self.last_save_seconds, "allSaved": all_saved, "durability": DURABILITY,
+                "replayed": self.replayed}
+
+    # ---- journal mode: every response waits until what its request changed is on disk ----
+    def _replay_before_serving(self, send: Send) -> Send:
+        """MiniStack loads its snapshots at lifespan startup; the journal after them is replayed before the server
+        accepts its first request."""
+        async def lifespan_send(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                self._replay()
+            await send(message)
+        return lifespan_send
+
+    def _replay(self) -> None:
+        assert self.journal is not None and self.durability is not None
+        began = time.monotonic()
+        segments = {name: snapshot_segment(self.state_dir / f"{name}.json") for name in JOURNALED}
+        sizes = {name: sum(p.stat().st_size for n in self.journal.segments(name) if n > segments[name]
+                           for p in [self.state_dir / "journal" / f"{name}.{n:010d}.log"]) for name in JOURNALED}
+        self.replayed = self.durability.replay(segments)
+        for name in JOURNALED:
+            self.journal.unsnapshotted[name] = self.replayed.get(name, 0)
+            self.journal.bytes_written[name] = sizes[name]
+        if any(self.replayed.values()):
+            log.warning("journal replayed in %.2fs: %s", time.monotonic() - began,
+                        ", ".join(f"{name} {count} change(s)" for name, count in self.replayed.items()))
+        self._write_run_file()
+
+    async def _journaled(self, scope: Scope, receive: Receive, send: Send, ministack_app: App) -> None:
+        change = _Change(scope, self._is_read(scope))
+        if not change.wants_body:
+            return await ministack_app(scope, receive, self._durable_send(send, change))
+        parts: list[bytes] = []
+
+        async def tee(message_source: Receive = receive) -> Message:
+            message = await message_source()
+            if message["type"] == "http.request":
+                parts.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    change.body = b"".join(parts)
+                    if change.service == "cognito" and not change.read and self.durability is not None:
+                        change.cognito = self.durability.cognito_before(change.action, change.json())
+            return message
+        return await ministack_app(scope, tee, self._durable_send(send, change))
+
+    def _durable_send(self, send: Send, change: _Change | None) -> Send:
+        async def durable_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                try:
+                    await self._make_durable(change)
+                except Exception:  # answer anyway: the change stays in memory and the next save takes it
+                    log.exception("what a request changed could not be saved before its answer")
+            await send(message)
+        return durable_send
+
+    async def _make_durable(self, change: _Change | None) -> None:
+        assert self.journal is not None and self.durability is not None
+        if change is not None and not change.read:
+            self.last_change_at = time.time()
+            await self._settle(change)
+        if self.cfn_deploying and not _cfn_deploy_in_progress():
+            self.cfn_deploying = False
+            await self._save_changed(everything=True)
+        for name in sorted(self.durability.needs_snapshot):
+            await self.save_service(name)
+        await self.journal.sync()
+        self.last_flush_at = time.time()
+
+    async def _settle(self, change: _Change) -> None:
+        """Make durable what the request changed beyond the journal's hooks."""
+        assert self.durability is not None
+        if ALL in change.files:
+            return await self._save_changed(everything=True)
+        for name in sorted(change.files):
+            if name == DYNAMODB:
+                if change.action not in ITEM_ACTIONS and self.durability.changed_beyond_journal(name):
+                    await self.save_service(name)
+            elif name == "cognito":
+                self.durability.cognito_after(change.cognito)
+            elif name == "cloudformation":
+                action = change.form_action()
+                if action.startswith(_CFN_READ_PREFIXES):
+                    continue
+                self.cfn_deploying |= action in _CFN_PROVISIONING
+                await self.save_service(name)
+            else:
+                await self.save_service(name)
+
+    async def _save_changed(self, everything: bool = False) -> None:
+        """Every loaded service that may have changed: the small ones whole, the journaled ones only when something
+        beyond their journal changed (a table or pool definition)."""
+        from ministack.app import _build_persistence_save_dict
+
+        assert self.durability is not None
+        for name in list(_build_persistence_save_dict()):
+            if name in JOURNALED:
+                if self.durability.changed_beyond_journal(name):
+                    await self.save_service(name)
+            elif everything:
+                await self.save_service(name)
+
+    async def save_service(self, name: str) -> None:
+        """Snapshot one service now. A journaled one is rotated at the same moment: its snapshot records the last
+        segment it holds, and those segments are deleted once it is in place."""
+        from ministack.app import _build_persistence_save_dict
+        from ministack.core import persistence
+
+        assert self.journal is not None and self.durability is not None
+        lock = self.save_locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            get_state = _build_persistence_save_dict().get(name)
+            if get_state is None:
+                return
+            journaled = name in JOURNALED
+            segment = self.journal.rotate(name) if journaled else None
+            began = time.monotonic()
+            state = _snapshot(get_state)  # in the event loop, where requests change state: one consistent moment
+            if state is None:
+                if journaled:
+                    self.durability.needs_snapshot.add(name)
+                return
+            if journaled:
+                self.durability.snapshot_taken(name)
+            document: dict[str, Any] = {} if segment is None else {MARKER: segment}
+            document.update({"__ministack_format__": persistence._state_format_version(name), "payload": state})
+            try:
+                await asyncio.to_thread(write_json_atomically, self.state_dir / f"{name}.json", document,
+                                        persistence._json_default)
+            except Exception:
+                log.exception("saving %s failed; it is tried again", name)
+                if journaled:
+                    self.durability.needs_snapshot.add(name)
+                return
+            if segment is not None:
+                self.journal.drop_through(name, segment)
+            self.last_save_at = time.time()
+            self.last_save_seconds = round(time.monotonic() - began, 3)
+
+    async def maintain_journal(self) -> None:
+        """Flush records that no request waits for (MiniStack's own threads), and fold a journal into its snapshot
+        when it has grown to COMPACT_RATIO of the snapshot (at least COMPACT_BYTES) or rested COMPACT_IDLE_SECONDS."""
+        assert self.journal is not None and self.durability is not None
+        while not self.stopping:
+            await asyncio.sleep(JOURNAL_TICK)
+            if self.journal.pending:
+                await self.journal.sync()
+            for name in JOURNALED:
+                if not (self.journal.unsnapshotted.get(name) or name in self.durability.needs_snapshot):
+                    continue
+                snapshot = self.state_dir / f"{name}.json"
+                size = snapshot.stat().st_size if snapshot.exists() else 0
+                grown = self.journal.bytes_written.get(name, 0) >= max(COMPACT_BYTES, size * COMPACT_RATIO)
+                rested = time.time() - (self.last_change_at or 0) >= COMPACT_IDLE_SECONDS
+                if grown or rested or name in self.durability.needs_snapshot:
+                    await self.save_service(name)
 
     # ---- saving ----
     async def save(self, progress: Callable[[str], None] | None = None, also: frozenset[str] = frozenset()) -> float:
@@ -224,6 +493,48 @@ class StackServer:
             self.last_save_seconds = round(took, 3)
             interval, rested_since = max(SAVE_INTERVAL, 2 * took), time.monotonic()
 
+    async def _final_save_journaled(self, progress: Callable[[str], None]) -> float:
+        """At stop: the journals folded into their snapshots (so the next start replays nothing), every small
+        service and the Lambda logs saved whole."""
+        from ministack.app import _build_persistence_save_dict
+
+        assert self.journal is not None and self.durability is not None
+        began = time.monotonic()
+        await self.journal.sync()
+        for name in list(_build_persistence_save_dict()):
+            if name in JOURNALED and not (self.journal.unsnapshotted.get(name) or self.journal.segments(name)
+                                          or self.durability.changed_beyond_journal(name)):
+                continue  # its snapshot already holds everything
+            progress(name)
+            await self.save_service(name)
+        self.journal.close()
+        self.unsaved = set(self.durability.needs_snapshot)
+        return time.monotonic() - began
+
+    # ---- make watch: an open page reloads itself when the watcher says the site changed ----
+    async def _site(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.site_changed is None:
+            self.site_changed = asyncio.Condition()
+        name, method = scope["path"][len(SITE_PATH):], scope["method"]
+        if name == "reload.js" and method == "GET":
+            return await _send_body(send, 200, RELOAD_SCRIPT.read_bytes(), b"text/javascript; charset=utf-8")
+        if name == "version" and method == "GET":
+            query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            after = int(query.get("after", ["-1"])[0]) if query.get("after", [""])[0].lstrip("-").isdigit() else -1
+            if after == self.site_version:
+                async with self.site_changed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.site_changed.wait(), SITE_WAIT_SECONDS)
+            return await _send_body(send, 200, json.dumps({"version": self.site_version}).encode())
+        if name == "changed" and method == "POST":
+            while (await receive()).get("more_body"):
+                pass
+            self.site_version += 1
+            async with self.site_changed:
+                self.site_changed.notify_all()
+            return await _send_body(send, 200, json.dumps({"version": self.site_version}).encode())
+        return await _send_body(send, 404, b'{"error": "not found"}')
+
     def _write_run_file(self) -> None:
         write_json_atomically(self.stack_dir / RUN_FILE, {**self.identity(), "lastChangeAt": self.last_change_at})
 
@@ -245,12 +556,15 @@ class StackServer:
 
         beating = asyncio.create_task(heartbeat())
         try:
-            # What requests changed, and the Lambda logs (written by invocations, not by requests).
-            took = await self.save(progress, also=frozenset({"cloudwatch_logs"}))
-            for _retry in range(3):
-                if not self.unsaved:
-                    break
-                took += await self.save(progress)
+            if self.journal is not None:
+                took = await self._final_save_journaled(progress)
+            else:
+                # What requests changed, and the Lambda logs (written by invocations, not by requests).
+                took = await self.save(progress, also=frozenset({"cloudwatch_logs"}))
+                for _retry in range(3):
+                    if not self.unsaved:
+                        break
+                    took += await self.save(progress)
         finally:
             beating.cancel()
         write_json_atomically(stop_file, {"phase": "saved", "seconds": round(took, 2)})
@@ -261,6 +575,13 @@ class StackServer:
 _CORS = [(b"access-control-allow-origin", b"*"),
          (b"access-control-allow-headers", b"Content-Type,Authorization"),
          (b"access-control-allow-methods", b"GET,POST,PUT,DELETE,OPTIONS")]
+
+
+async def _send_body(send: Send, status: int, body: bytes, content_type: bytes = b"application/json") -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode()),
+                            (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _send_error(send: Send, status: int, code: str, message: str) -> None:
@@ -313,6 +634,15 @@ async def serve(stack_dir: Path, host: str, port: int) -> None:
     from hypercorn.config import Config
 
     server = StackServer(stack_dir, Path(os.environ["STATE_DIR"]))
+    if DURABILITY == "journal":
+        server.use_journal()
+    elif any((server.state_dir / "journal").glob("*.log")):
+        # A journal left by a journaled run that crashed: this mode would not replay it, and a later journaled run
+        # would replay it over newer snapshots. Set aside, and said.
+        aside = server.state_dir / f"journal.not-replayed-{int(time.time())}"
+        os.replace(server.state_dir / "journal", aside)
+        log.warning("STACK_DURABILITY=%s does not replay the journal of a crashed run: set aside in %s",
+                    DURABILITY, aside)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -331,7 +661,7 @@ async def serve(stack_dir: Path, host: str, port: int) -> None:
     config.graceful_timeout = 5
     config.loglevel = os.environ.get("LOG_LEVEL", "WARNING")
     server._write_run_file()
-    saver = asyncio.create_task(server.save_periodically())
+    saver = asyncio.create_task(server.maintain_journal() if server.journal else server.save_periodically())
     # cast: our ASGI shapes are plain dicts (see App); hypercorn spells every event as its own TypedDict.
     await hypercorn_serve(cast("ASGIFramework", server), config, shutdown_trigger=shutdown_trigger)
     _clean_end(stack_dir)
