@@ -33,7 +33,7 @@ STOP ?= $(PY) -m bootstrap down
 
 export PORT STACK_DIR TARGET AWS_STACK_DIR
 
-.PHONY: help install up down reset status deploy destroy test test-unit test-integration test-e2e test-postman \
+.PHONY: help install up down reset status deploy destroy restore test test-unit test-integration test-e2e test-postman \
         test-stack test-stack-down lint bench chromium clean postman-env test-docker logs sam
 
 help: ## List the targets
@@ -83,8 +83,11 @@ logs: ## Functions' log lines (CloudWatch Logs): FUNCTION=get REQUEST_ID=<id> SI
 deploy: install ## Deploy to TARGET=aws|localstack (uses your AWS credentials / LocalStack)
 	@$(PY) -m bootstrap up --target $(TARGET)
 
-destroy: install ## Remove everything the bootstrap made on TARGET
-	@$(PY) -m bootstrap destroy --target $(TARGET)
+destroy: install ## Say what TARGET's stack holds; with CONFIRM=<account>/<region>: back up the albums, delete it all (KEEP_DATA=1 keeps table + pool)
+	@$(PY) -m bootstrap destroy --target $(TARGET) $(if $(CONFIRM),--confirm $(CONFIRM)) $(if $(KEEP_DATA),--keep-data)
+
+restore: install ## List the table's backups on TARGET; BACKUP=<name>: load that backup's albums into the deployed table
+	@$(PY) -m bootstrap restore --target $(TARGET) $(if $(BACKUP),--backup $(BACKUP))
 
 # The headless shell runs the browser tests (~2.5x less CPU per page); the full browser, the back/forward cache test.
 chromium: ## Install Debian's Chromium + headless shell for the browser tests when missing (as root)

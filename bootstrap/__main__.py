@@ -1,4 +1,4 @@
-"""python -m bootstrap {up,down,reset,deploy,seed,destroy,status,logs} [--target local|localstack|aws]
+"""python -m bootstrap {up,down,reset,deploy,seed,destroy,restore,status,logs} [--target local|docker|localstack|aws]
 
 `up` on the local target starts MiniStack (if not running), deploys, seeds an empty table and prints the URLs.
 """
@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
-from bootstrap import logs, stack
+from bootstrap import destroy, logs, stack
 from bootstrap.emulator import Emulator
 from bootstrap.errors import StackError
 from bootstrap.target import Target, port, resolve
@@ -120,10 +120,15 @@ def seed(target: Target) -> None:
     print(f"Seeded {stack.seed(target)} albums")
 
 
-def destroy(target: Target) -> None:
+def destroy_stack(target: Target, args: argparse.Namespace) -> None:
     require_reachable(target)
-    stack.destroy(target, out=lambda line: print(line, flush=True))
+    destroy.destroy(target, out=lambda line: print(line, flush=True), confirm=args.confirm, keep_data=args.keep_data)
     print(f"Destroyed the stack on {target.name}")
+
+
+def restore_backup(target: Target, args: argparse.Namespace) -> None:
+    require_reachable(target)
+    destroy.restore(target, out=lambda line: print(line, flush=True), backup_name=args.backup)
 
 
 COMMANDS: dict[str, Callable[[Target], None]] = {
@@ -133,22 +138,27 @@ COMMANDS: dict[str, Callable[[Target], None]] = {
     "status": status,
     "deploy": deploy,
     "seed": seed,
-    "destroy": destroy,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bootstrap", description=__doc__)
-    parser.add_argument("command", choices=[*COMMANDS, "logs"])
+    parser.add_argument("command", choices=[*COMMANDS, "destroy", "restore", "logs"])
     parser.add_argument("--target", default="local", choices=["local", "docker", "localstack", "aws"])
     parser.add_argument("--function", help="logs: one function (albums-get, get, create, update, delete)")
     parser.add_argument("--request-id", help="logs: only the lines of this Lambda request id")
     parser.add_argument("--since", type=float, default=60, help="logs: minutes back (default 60)")
     parser.add_argument("--follow", action="store_true", help="logs: keep printing new lines")
+    parser.add_argument("--confirm", help="destroy: <account>/<region> of the stack, or it changes nothing")
+    parser.add_argument("--keep-data", action="store_true", help="destroy: keep the table and the user pool")
+    parser.add_argument("--backup", help="restore: the backup's name or ARN (none: list the backups)")
     args = parser.parse_args(argv)
     try:
         target = resolve(args.target)
-        commands: dict[str, Callable[[Target], None]] = {**COMMANDS, "logs": lambda target: show_logs(target, args)}
+        commands: dict[str, Callable[[Target], None]] = {
+            **COMMANDS, "logs": lambda target: show_logs(target, args),
+            "destroy": lambda target: destroy_stack(target, args),
+            "restore": lambda target: restore_backup(target, args)}
         commands[args.command](target)
     except StackError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -154,10 +154,10 @@ def sign_in(user: User, login: str | None = None) -> User:
 class Api:
     """The Albums API as a client sees it: HTTP through API Gateway with the raw ID token."""
 
-    def __init__(self, user: User | None, origin: str = "http://example.test") -> None:
+    def __init__(self, user: User | None, origin: str | None = None) -> None:
         self.url = outputs()["ApiUrl"] + "/album"
         self.http = requests.Session()
-        self.http.headers["Origin"] = origin
+        self.http.headers["Origin"] = origin or outputs()["SiteOrigin"]  # as the site's pages send it
         if user:
             self.http.headers["Authorization"] = user.id_token
 

@@ -1,17 +1,28 @@
-"""One MiniStack fidelity fix the app depends on (remove it when MiniStack does this itself).
+"""The MiniStack fidelity fixes the app depends on (remove each when MiniStack does it itself).
+
+1. E-mail verified on confirmation.
 
 On AWS, confirming a sign-up with the code e-mailed to the user (the pool auto-verifies `email`) marks the e-mail
 verified, and a verified e-mail is what makes it usable as a sign-in alias. MiniStack 1.5.33's ConfirmSignUp only
 sets the status to CONFIRMED, so signing in by e-mail would never work locally. This wrapper adds the missing
-`email_verified = "true"` after a successful confirmation, and nothing else. Our server (ministack_server.py, run by
-path from this folder) imports this module before it serves; tests/integration/test_sign_up.py checks the behaviour.
+`email_verified = "true"` after a successful confirmation, and nothing else. tests/integration/test_sign_up.py checks
+the behaviour.
+
+2. A table's point-in-time recovery from its template. On AWS `PointInTimeRecoverySpecification` on an
+`AWS::DynamoDB::Table` turns continuous backups on; MiniStack 1.5.33's CloudFormation engine ignores the property
+(its UpdateContinuousBackups API works). The wrapped table provisioner applies it after a create or an update, as
+that API would. tests/integration/test_aws_deploy.py checks it on the deployed table.
+
+Our server (ministack_server.py, run by path from this folder) imports this module before it serves; every internal
+named here is listed in ministack_internals.py.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ministack.services import cognito
+from ministack.services import cognito, dynamodb
+from ministack.services.cloudformation import provisioners
 
 _confirm_sign_up = cognito._confirm_sign_up
 
@@ -35,3 +46,34 @@ def _status(response: Any) -> int | None:
 
 # ConfirmSignUp is looked up by name on every request (cognito._dispatch_idp builds its table per call).
 cognito._confirm_sign_up = _confirm_sign_up_verifying_email
+
+
+_table_handlers = provisioners._RESOURCE_HANDLERS["AWS::DynamoDB::Table"]
+_create_table, _update_table = _table_handlers["create"], _table_handlers["update"]
+
+
+def _apply_point_in_time_recovery(table_name: str, properties: dict[str, Any]) -> None:
+    spec = properties.get("PointInTimeRecoverySpecification")
+    if isinstance(spec, dict):
+        enabled = str(spec.get("PointInTimeRecoveryEnabled", False)).lower() == "true"
+        dynamodb._update_continuous_backups({"TableName": table_name, "PointInTimeRecoverySpecification": {
+            "PointInTimeRecoveryEnabled": enabled}})
+
+
+def _create_table_with_recovery(logical_id: str, props: dict[str, Any], stack_name: str) -> Any:
+    created = _create_table(logical_id, props, stack_name)
+    _apply_point_in_time_recovery(created[0], props)
+    return created
+
+
+def _update_table_with_recovery(physical_id: str, old_props: dict[str, Any], new_props: dict[str, Any],
+                                stack_name: str, logical_id: str | None = None) -> Any:
+    updated = _update_table(physical_id, old_props, new_props, stack_name, logical_id=logical_id)
+    name = updated[0] if isinstance(updated, tuple) and updated and isinstance(updated[0], str) else physical_id
+    _apply_point_in_time_recovery(name, new_props)
+    return updated
+
+
+# The engine looks its handlers up in this table on every resource operation.
+_table_handlers["create"] = _create_table_with_recovery
+_table_handlers["update"] = _update_table_with_recovery

@@ -57,6 +57,11 @@ INTERNALS: tuple[Internal, ...] = (
     Internal("ministack.services.cognito", "_pool_for_client", "function", "the pool of an app client"),
     Internal("ministack.services.cognito", "_attr_list_to_dict", "function", "user attributes as a dict"),
     Internal("ministack.services.cognito", "_dict_to_attr_list", "function", "... and back"),
+    # --- point-in-time recovery from a template (ministack_fixes.py) ----------------------------------------------
+    Internal("ministack.services.cloudformation.provisioners", "_RESOURCE_HANDLERS", "store",
+             "type -> {'create', 'update', ...}: the table's two are wrapped"),
+    Internal("ministack.services.dynamodb", "_update_continuous_backups", "function",
+             "UpdateContinuousBackups({'TableName', 'PointInTimeRecoverySpecification'})"),
     # --- CloudFormation: a deploy runs as a task after its request; saved once no stack is in progress -----------
     Internal("ministack.services.cloudformation", "_stacks", "store", "dict name -> stack with 'StackStatus'"),
     # --- the shape of the scoped containers the journal writes into -------------------------------------------------

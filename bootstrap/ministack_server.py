@@ -572,7 +572,10 @@ class StackServer:
                     f"; NOT saved: {sorted(self.unsaved)}" if self.unsaved else "")
 
 
-_CORS = [(b"access-control-allow-origin", b"*"),
+# The one origin the stack's API allows locally is the site's, served by this very server (the template's SiteOrigin,
+# which the bootstrap sets to the emulator's address).
+SITE_ORIGIN = f"http://{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('GATEWAY_PORT', '4566')}"
+_CORS = [(b"access-control-allow-origin", SITE_ORIGIN.encode()),
          (b"access-control-allow-headers", b"Content-Type,Authorization"),
          (b"access-control-allow-methods", b"GET,POST,PUT,DELETE,OPTIONS")]
 

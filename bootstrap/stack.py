@@ -55,8 +55,25 @@ def artifacts_bucket(target: Target) -> str:
     return "albums-artifacts" if target.local else f"albums-artifacts-{target.account}-{target.region}"
 
 
+SITES = ("cloudfront", "s3-website")
+
+
+def site_hosting(target: Target) -> str:
+    """How the site is served: on AWS through CloudFront (HTTPS) unless SITE=s3-website; the emulators serve the
+    bucket itself (they store a CloudFront distribution but do not serve it)."""
+    if target.local:
+        return "s3-website"
+    site = os.environ.get("SITE") or "cloudfront"
+    if site not in SITES:
+        raise StackError(f"SITE={site!r}: choose cloudfront (HTTPS, the default) or s3-website (plain HTTP)")
+    return site
+
+
 def parameters(target: Target) -> dict[str, str]:
     return {"SiteBucketName": os.environ.get("BUCKET_NAME") or (LOCAL_BUCKET if target.local else ""),
+            "Site": site_hosting(target),
+            # Locally the pages come from the emulator's own address: that is the one origin the API allows.
+            "SiteOrigin": target.endpoint or "",
             "PasswordAuth": "true" if password_auth(target) else "false"}
 
 
@@ -89,6 +106,9 @@ def deploy(target: Target, out: Callable[[str], None] = print) -> tuple[dict[str
     if not target.local:  # record where the stack goes before making anything, so an interrupted run can be destroyed
         _write_outputs(target, {**recorded, "Target": target.name, "Region": target.region,
                                 "Account": target.account})
+    if not target.local and site_hosting(target) == "s3-website":
+        out("warning: SITE=s3-website serves the site over plain HTTP: sign-in and tokens cross the network "
+            "unencrypted (the default, SITE=cloudfront, is HTTPS)")
     started = time.monotonic()
     cfn = target.client("cloudformation")
     template = tpl.load()
@@ -119,6 +139,7 @@ def deploy(target: Target, out: Callable[[str], None] = print) -> tuple[dict[str
         "TableName": stack_outputs["TableName"],
         "BucketName": stack_outputs["BucketName"],
         "MailboxUrl": target.mailbox_url(),
+        "SiteOrigin": stack_outputs["SiteOrigin"],
     }
     files = site.site_files(config_js(target, outputs), site.connect_sources(target, outputs["ApiUrl"]))
     written = site.upload(target, outputs["BucketName"], files)
@@ -227,18 +248,3 @@ def seed(target: Target) -> int:
     albums = load_albums()
     seed_albums(albums_table, albums)
     return len(albums)
-
-
-def destroy(target: Target, out: Callable[[str], None] = print) -> None:
-    """Empty the site's bucket (CloudFormation deletes only empty buckets), delete the stack, then the code bucket."""
-    if not target.local and not recorded_stack(target):
-        raise StackError(f"no {target.outputs_file}: no record of a stack deployed from here (set AWS_STACK_DIR to "
-                         "the folder of the deploy); nothing was destroyed")
-    cfn = target.client("cloudformation")
-    bucket = cloudformation.physical_ids(cfn, tpl.STACK_NAME).get("SiteBucket")
-    if bucket:
-        site.empty(target.client("s3"), bucket)
-    if not cloudformation.delete(cfn, tpl.STACK_NAME, poll=poll_seconds(target)):
-        out(f"no stack {tpl.STACK_NAME} on {target.name}")
-    site.delete_bucket(target.client("s3"), artifacts_bucket(target))
-    target.outputs_file.unlink(missing_ok=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bootstrap.access import ROOT, Api
+from bootstrap.access import ROOT, Api, outputs
 from tests.integration.conftest import album
 
 SEED = [
@@ -127,7 +127,7 @@ def test_bad_listing_parameters_are_400_naming_the_parameter(api: Api, query: di
     response = api.get(**query)
     assert response.status_code == 400
     assert list(response.json()["error"]["fields"]) == [field]
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Access-Control-Allow-Origin"] == outputs()["SiteOrigin"]
 
 
 def test_a_token_of_another_query_is_400(api: Api) -> None:
@@ -184,7 +184,7 @@ def test_a_record_written_by_another_tool_is_skipped_counted_and_answered_clearl
         assert (listed.json()["items"], listed.json()["skipped"]) == ([], 1)
         # AND the record's own rank is a clear 409 with CORS, not a 500
         assert (one.status_code, one.json()["error"]["code"]) == (409, "unreadable_album")
-        assert one.headers["Access-Control-Allow-Origin"] == "*"
+        assert one.headers["Access-Control-Allow-Origin"] == outputs()["SiteOrigin"]
         # AND every seeded album is still reachable
         assert {a["Rank"] for a in walk(api)[0]} >= set(range(1, 501))
     finally:

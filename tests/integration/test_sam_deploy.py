@@ -64,7 +64,7 @@ def sam_deploy(endpoint: str, work: Path) -> None:
     command = [str(SAM), "deploy", "--template-file", str(tpl.TEMPLATE), "--stack-name", STACK_NAME,
                "--region", REGION,  # botocore (in SAM CLI's pins) reads AWS_DEFAULT_REGION, not AWS_REGION
                "--s3-bucket", ARTIFACTS_BUCKET, "--capabilities", "CAPABILITY_NAMED_IAM",
-               "--parameter-overrides", f"SiteBucketName={SITE_BUCKET}", "PasswordAuth=true",
+               "--parameter-overrides", f"SiteBucketName={SITE_BUCKET}", f"SiteOrigin={ORIGIN}", "PasswordAuth=true",
                "--no-confirm-changeset", "--no-progressbar"]
     done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, f"sam deploy failed (exit {done.returncode}):\n{done.stdout[-4000:]}\n" \
@@ -143,7 +143,7 @@ def test_sam_deploy_creates_every_resource_of_the_template(deployed: Deployed) -
 def test_without_a_token_the_api_answers_401_with_cors(deployed: Deployed) -> None:
     response = requests.get(deployed.album_url, headers={"Origin": ORIGIN}, timeout=30)
     assert response.status_code == 401, response.text
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
 
 
 def test_the_preflight_is_open_with_cors(deployed: Deployed) -> None:
@@ -151,7 +151,7 @@ def test_the_preflight_is_open_with_cors(deployed: Deployed) -> None:
         "Origin": ORIGIN, "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "authorization,content-type"})
     assert response.status_code == 200, response.text
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert "POST" in response.headers["Access-Control-Allow-Methods"].split(",")
     assert "Authorization" in response.headers["Access-Control-Allow-Headers"].split(",")
 
@@ -162,7 +162,7 @@ def test_a_signed_in_user_lists_and_creates_albums(deployed: Deployed, signed_in
 
     empty = api.get(deployed.album_url, timeout=30)
     assert empty.status_code == 200, empty.text
-    assert empty.headers["Access-Control-Allow-Origin"] == "*"
+    assert empty.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert (empty.json()["items"], empty.json()["total"]) == ([], 0)  # nothing seeds this stack
 
     created = api.post(deployed.album_url, json=album(7), timeout=30)

@@ -38,7 +38,8 @@ def cognito_url(stack: dict[str, Any]) -> str:
 
 def environment(stack: dict[str, Any], email: str = "", password: str = "") -> dict[str, Any]:
     values = {"apiUrl": stack["ApiUrl"], "cognitoUrl": cognito_url(stack),
-              "userPoolClientId": stack["UserPoolClientId"], "email": email, "password": password}
+              "userPoolClientId": stack["UserPoolClientId"], "siteOrigin": stack["SiteOrigin"], "email": email,
+              "password": password}
     return {
         "name": f"albums {stack.get('Target', '')} (generated from outputs.json)",
         "values": [{"key": key, "value": value, "type": "secret" if key == "password" else "default",

@@ -8,9 +8,9 @@ import re
 from tests.postman import run
 
 LOCAL = {"Target": "local", "Region": "us-east-1", "EndpointUrl": "http://127.0.0.1:4566", "UserPoolClientId": "c1",
-         "ApiUrl": "http://127.0.0.1:4566/_aws/execute-api/a1/prod"}
+         "ApiUrl": "http://127.0.0.1:4566/_aws/execute-api/a1/prod", "SiteOrigin": "http://127.0.0.1:4566"}
 AWS = {**LOCAL, "Target": "aws", "Region": "eu-west-1", "EndpointUrl": None,
-       "ApiUrl": "https://a1.execute-api.eu-west-1.amazonaws.com/prod"}
+       "ApiUrl": "https://a1.execute-api.eu-west-1.amazonaws.com/prod", "SiteOrigin": "https://d1.cloudfront.net"}
 
 
 def values(stack: dict, **user: str) -> dict[str, str]:
@@ -24,7 +24,8 @@ def test_sign_in_goes_to_the_stacks_cognito_endpoint() -> None:
 
 def test_environment_names_what_the_collection_uses_and_no_token() -> None:
     assert values(AWS) == {"apiUrl": AWS["ApiUrl"], "cognitoUrl": "https://cognito-idp.eu-west-1.amazonaws.com/",
-                           "userPoolClientId": "c1", "email": "", "password": ""}
+                           "userPoolClientId": "c1", "siteOrigin": "https://d1.cloudfront.net", "email": "",
+                           "password": ""}
     environment = run.environment(LOCAL, email="a@b.test", password="Pw1!x")
     assert [v["type"] for v in environment["values"] if v["key"] == "password"] == ["secret"]
     assert values(LOCAL, email="a@b.test", password="Pw1!x")["email"] == "a@b.test"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bootstrap.ministack_server import (
+    SITE_ORIGIN,
     StackServer,
     _GatewayErrors,
     _is_api_call,
@@ -45,7 +46,7 @@ def test_a_gateway_error_without_cors_becomes_our_readable_error(status: int, co
     start, body = relay(response(status, TIMED_OUT, [(b"content-type", b"application/json")]))
     headers = dict(start["headers"])
     assert start["status"] == status
-    assert headers[b"access-control-allow-origin"] == b"*" and headers[b"retry-after"] == b"1"
+    assert headers[b"access-control-allow-origin"] == SITE_ORIGIN.encode() and headers[b"retry-after"] == b"1"
     error = json.loads(body["body"])["error"]
     assert error["code"] == code
     assert "Task timed out" not in body["body"].decode()  # the emulator's own text stays out

@@ -5,6 +5,8 @@ route; and what the bootstrap's packaging does to it. (The deployed stack's beha
 from __future__ import annotations
 
 import copy
+import re
+from pathlib import Path
 
 import pytest
 
@@ -13,10 +15,16 @@ from bootstrap import functions
 from bootstrap import template as tpl
 
 TEMPLATE = tpl.load()
+FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 RESOURCES = TEMPLATE["Resources"]
 METHODS = tpl.resources(TEMPLATE, "AWS::ApiGateway::Method")
-CORS = {"Access-Control-Allow-Origin": "'*'", "Access-Control-Allow-Headers": f"'{http.CORS_ALLOW_HEADERS}'",
+CORS = {"Access-Control-Allow-Headers": f"'{http.CORS_ALLOW_HEADERS}'",
         "Access-Control-Allow-Methods": f"'{http.CORS_ALLOW_METHODS}'"}
+# The one origin the API allows: given (locally the emulator's address), else the site's own address.
+SITE_ORIGIN = {"Fn::If": ["GivenSiteOrigin", {"Ref": "SiteOrigin"}, {"Fn::If": [
+    "UseCloudFront", {"Fn::Sub": "https://${SiteDistribution.DomainName}"},
+    {"Fn::GetAtt": ["SiteBucket", "WebsiteURL"]}]}]}
+QUOTED_SITE_ORIGIN = {"Fn::Sub": ["'${Origin}'", {"Origin": SITE_ORIGIN}]}
 
 
 def test_every_method_but_the_preflight_needs_a_token_of_the_pool() -> None:
@@ -39,12 +47,17 @@ def test_every_method_but_the_preflight_needs_a_token_of_the_pool() -> None:
 def test_the_preflight_and_the_gateways_own_errors_answer_the_functions_cors() -> None:
     (options,) = [m["Properties"] for m in METHODS.values() if m["Properties"]["HttpMethod"] == "OPTIONS"]
     (response,) = options["Integration"]["IntegrationResponses"]
-    assert response["ResponseParameters"] == {f"method.response.header.{k}": v for k, v in CORS.items()}
+    assert response["ResponseParameters"] == {f"method.response.header.{k}": v for k, v in {
+        **CORS, "Access-Control-Allow-Origin": QUOTED_SITE_ORIGIN}.items()}
     responses = {r["Properties"]["ResponseType"]: r["Properties"]
                  for r in tpl.resources(TEMPLATE, "AWS::ApiGateway::GatewayResponse").values()}
     assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
     for gateway_response in responses.values():
-        assert gateway_response["ResponseParameters"] == {f"gatewayresponse.header.{k}": v for k, v in CORS.items()}
+        assert gateway_response["ResponseParameters"] == {f"gatewayresponse.header.{k}": v for k, v in {
+            **CORS, "Access-Control-Allow-Origin": QUOTED_SITE_ORIGIN}.items()}
+    for function in tpl.resources(TEMPLATE, "AWS::Lambda::Function").values():
+        assert function["Properties"]["Environment"]["Variables"]["CORS_ALLOW_ORIGIN"] == SITE_ORIGIN
+    assert TEMPLATE["Outputs"]["SiteOrigin"]["Value"] == SITE_ORIGIN
 
 
 def test_tokens_are_short_lived_and_the_browser_client_has_no_secret() -> None:
@@ -114,14 +127,78 @@ def test_the_table_is_the_one_the_functions_and_tests_describe() -> None:
     properties = RESOURCES["AlbumsTable"]["Properties"]
     assert properties["TableName"] == "Albums"
     assert {key: properties[key] for key in table.TABLE_DEFINITION} == table.TABLE_DEFINITION
-    assert RESOURCES["AlbumsTable"]["UpdateReplacePolicy"] == "Retain"
 
 
-def test_the_site_bucket_is_publicly_readable_never_writable() -> None:
-    block = RESOURCES["SiteBucket"]["Properties"]["PublicAccessBlockConfiguration"]
-    assert block["BlockPublicAcls"] and block["IgnorePublicAcls"]
+def test_by_default_the_site_is_https_through_cloudfront_from_a_private_bucket() -> None:
+    assert TEMPLATE["Parameters"]["Site"]["Default"] == "cloudfront"
+    bucket = RESOURCES["SiteBucket"]["Properties"]
+    block = bucket["PublicAccessBlockConfiguration"]
+    assert block["BlockPublicAcls"] is True and block["IgnorePublicAcls"] is True  # never public ACLs, either way
+    assert block["BlockPublicPolicy"] == block["RestrictPublicBuckets"] == {"Fn::If": ["UseCloudFront", True, False]}
+    assert bucket["WebsiteConfiguration"]["Fn::If"][:2] == ["UseCloudFront", {"Ref": "AWS::NoValue"}]
     (statement,) = RESOURCES["SiteBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    assert (statement["Principal"], statement["Action"]) == ("*", "s3:GetObject")
+    condition, by_cloudfront, public = statement["Fn::If"]
+    assert condition == "UseCloudFront"
+    assert by_cloudfront["Principal"] == {"Service": "cloudfront.amazonaws.com"}  # this distribution only
+    assert "distribution/${SiteDistribution}" in by_cloudfront["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    for read in (by_cloudfront, public):
+        assert read["Action"] == "s3:GetObject"  # read only, never a write
+    assert public["Principal"] == "*"
+
+    config = RESOURCES["SiteDistribution"]["Properties"]["DistributionConfig"]
+    assert config["DefaultRootObject"] == "index.html"
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert config["DefaultCacheBehavior"]["AllowedMethods"] == ["GET", "HEAD"]
+    assert config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] == {"Ref": "SiteHeaders"}
+    (origin,) = config["Origins"]
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["SiteOriginAccessControl", "Id"]}
+    access = RESOURCES["SiteOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert (access["SigningBehavior"], access["OriginAccessControlOriginType"]) == ("always", "s3")
+    assert TEMPLATE["Outputs"]["WebsiteUrl"]["Value"]["Fn::If"][1] == {
+        "Fn::Sub": "https://${SiteDistribution.DomainName}/"}
+
+
+def test_the_security_headers_are_the_pages_csp_and_forbid_framing() -> None:
+    headers = RESOURCES["SiteHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert all(header["Override"] for header in headers.values())
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31_536_000  # a year at least
+    assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "strict-origin-when-cross-origin"
+    assert "ContentTypeOptions" in headers
+    csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    page = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', (FRONTEND / "index.html").read_text())
+    assert page is not None
+    api_and_cognito = ("https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix} "
+                       "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}")
+    assert csp == page.group(1).replace("{{CONNECT_SRC}}", api_and_cognito) + "; frame-ancestors 'none'"
+
+
+def test_every_page_has_the_same_csp_and_the_frame_guard_first() -> None:
+    for html in sorted(FRONTEND.glob("*.html")):
+        lines = html.read_text().splitlines()
+        (at,) = [i for i, line in enumerate(lines) if 'http-equiv="Content-Security-Policy"' in line]
+        assert lines[at + 1].strip() == '<script src="js/frame-guard.js"></script>', html.name
+        assert not any("<script" in line for line in lines[:at]), html.name
+
+
+def test_users_and_albums_survive_mistakes() -> None:
+    table_resource, pool_resource = RESOURCES["AlbumsTable"], RESOURCES["UserPool"]
+    for resource in (table_resource, pool_resource):
+        assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+    assert table_resource["Properties"]["DeletionProtectionEnabled"] is True
+    assert table_resource["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert pool_resource["Properties"]["DeletionProtection"] == "ACTIVE"
+
+
+def test_the_stage_limits_every_method_and_the_writes_more() -> None:
+    settings = {(s["ResourcePath"], s["HttpMethod"]): s
+                for s in RESOURCES["ApiStage"]["Properties"]["MethodSettings"]}
+    everything = settings[("/*", "*")]
+    for method in ("POST", "PUT", "DELETE"):
+        write = settings[("/~1album", method)]
+        assert write["ThrottlingRateLimit"] < everything["ThrottlingRateLimit"]
+        assert write["ThrottlingBurstLimit"] < everything["ThrottlingBurstLimit"]
+    assert ("/~1album", "GET") not in settings  # reads have the stage's limit
 
 
 CODE = {"S3Bucket": "artifacts", "S3Key": "albums-function-abc.zip"}
