@@ -69,6 +69,13 @@ def site_hosting(target: Target) -> str:
     return site
 
 
+def site_warning(target: Target) -> str | None:
+    if not target.local and site_hosting(target) == "s3-website":
+        return ("warning: SITE=s3-website serves the site over plain HTTP: sign-in and tokens cross the network "
+                "unencrypted (the default, SITE=cloudfront, is HTTPS)")
+    return None
+
+
 def parameters(target: Target) -> dict[str, str]:
     return {"SiteBucketName": os.environ.get("BUCKET_NAME") or (LOCAL_BUCKET if target.local else ""),
             "Site": site_hosting(target),
@@ -106,9 +113,9 @@ def deploy(target: Target, out: Callable[[str], None] = print) -> tuple[dict[str
     if not target.local:  # record where the stack goes before making anything, so an interrupted run can be destroyed
         _write_outputs(target, {**recorded, "Target": target.name, "Region": target.region,
                                 "Account": target.account})
-    if not target.local and site_hosting(target) == "s3-website":
-        out("warning: SITE=s3-website serves the site over plain HTTP: sign-in and tokens cross the network "
-            "unencrypted (the default, SITE=cloudfront, is HTTPS)")
+    warning = site_warning(target)
+    if warning:
+        out(warning)
     started = time.monotonic()
     cfn = target.client("cloudformation")
     template = tpl.load()
