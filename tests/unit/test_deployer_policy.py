@@ -107,6 +107,8 @@ BOOTSTRAP_CALLS: list[tuple[str, str]] = [
     # destroy (bootstrap/destroy.py): count, back up, then delete the retained table and pool (protection off first)
     ("dynamodb:CreateBackup", TABLE), ("dynamodb:UpdateTable", TABLE), ("dynamodb:DeleteTable", TABLE),
     ("cognito-idp:UpdateUserPool", POOL), ("cognito-idp:DeleteUserPool", POOL),
+    # `make logs TARGET=aws` (bootstrap/logs.py)
+    ("logs:FilterLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/albums-get"),
     # restore: list the backups, restore one into a scratch table, copy its items across, delete the scratch table
     ("dynamodb:ListBackups", "*"), ("dynamodb:RestoreTableFromBackup", f"{TABLE}/backup/01796541518073-3acd916d"),
     *((f"dynamodb:{op}", f"{TABLE}-restore-1796541518") for op in (
