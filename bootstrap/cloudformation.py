@@ -88,7 +88,7 @@ def deploy(cfn: Client, name: str, template: dict[str, Any], parameters: dict[st
         out(f"  {line}")
     started = datetime.now().astimezone()
     cfn.execute_change_set(StackName=name, ChangeSetName=change_set)
-    final = _wait(cfn, name, poll)
+    final = _wait(cfn, name, poll, out)
     if final["StackStatus"] not in {"CREATE_COMPLETE", "UPDATE_COMPLETE"}:
         raise StackError(f"deploy failed: {first_failure(cfn, name, started)}; the stack is {final['StackStatus']}"
                          + (" (the version before this deploy is still running)" if current else ""))
@@ -108,11 +108,21 @@ def _wait_for_change_set(cfn: Client, name: str, change_set: str, poll: float) -
         time.sleep(poll)
 
 
-def _wait(cfn: Client, name: str, poll: float) -> dict[str, Any]:
+PROGRESS_SECONDS = 30  # on AWS a CloudFront distribution alone takes minutes: say that it is still going
+
+
+def _wait(cfn: Client, name: str, poll: float, out: Callable[[str], None] | None = None) -> dict[str, Any]:
+    started = last_said = time.monotonic()
     while True:
         current = stack(cfn, name)
         if current is None or not current["StackStatus"].endswith(BUSY_SUFFIX):
             return current or {"StackStatus": "DELETE_COMPLETE"}
+        if out is not None and time.monotonic() - last_said >= PROGRESS_SECONDS:
+            last_said = time.monotonic()
+            busy = [res["LogicalResourceId"] for res in cfn.list_stack_resources(StackName=name)[
+                "StackResourceSummaries"] if res["ResourceStatus"].endswith(BUSY_SUFFIX)]
+            out(f"  ... {current['StackStatus']} for {last_said - started:.0f} s; in progress: "
+                + (", ".join(busy) or "none"))
         time.sleep(poll)
 
 
@@ -134,13 +144,13 @@ def first_failure(cfn: Client, name: str, since: datetime) -> str:
     return f"{event['LogicalResourceId']} ({event['ResourceType']}): {reason}"
 
 
-def delete(cfn: Client, name: str, *, poll: float) -> bool:
+def delete(cfn: Client, name: str, *, poll: float, out: Callable[[str], None] | None = None) -> bool:
     """Delete the stack and wait; False when there was none."""
     if stack(cfn, name) is None:
         return False
     started = datetime.now().astimezone()
     cfn.delete_stack(StackName=name)
-    final = _wait(cfn, name, poll)
+    final = _wait(cfn, name, poll, out)
     if final["StackStatus"] != "DELETE_COMPLETE":
         raise StackError(f"destroy failed: {first_failure(cfn, name, started)}; the stack is {final['StackStatus']}")
     return True

@@ -61,7 +61,7 @@ def destroy(target: Target, out: Out, *, confirm: str | None, keep_data: bool) -
     bucket = ours.get("SiteBucket")
     if bucket:
         site.empty(target.client("s3"), bucket)
-    cloudformation.delete(cfn, tpl.STACK_NAME, poll=poll_seconds(target))
+    cloudformation.delete(cfn, tpl.STACK_NAME, poll=poll_seconds(target), out=out)
     if keep_data:
         out(f"kept: table {table_name()} and user pool {pool_id} (a new deploy refuses them while they exist: "
             "delete them, or deploy elsewhere)")
