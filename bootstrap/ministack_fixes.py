@@ -77,3 +77,36 @@ def _update_table_with_recovery(physical_id: str, old_props: dict[str, Any], new
 # The engine looks its handlers up in this table on every resource operation.
 _table_handlers["create"] = _create_table_with_recovery
 _table_handlers["update"] = _update_table_with_recovery
+
+
+# ---- 2. busy workers are retired, not killed ----------------------------------------------------------------------
+from ministack.core import lambda_runtime  # noqa: E402 -- after fix 1, which this file began with
+from ministack.services import lambda_svc  # noqa: E402
+
+_kill_workers = lambda_runtime.kill_workers
+_release_worker = lambda_runtime.release_worker
+
+
+def _kill_idle_workers(workers: Any) -> None:
+    now = []
+    with lambda_runtime._lock:  # release_worker changes in_use under this lock
+        pooled = {id(w) for entries in lambda_runtime._workers.values() for w in entries}
+        for worker in workers:
+            if worker is None:
+                continue
+            if worker.in_use and id(worker) not in pooled:  # invalidated while it runs a call
+                worker._retired = True  # killed by _release_and_retire
+            else:
+                now.append(worker)
+    _kill_workers(now)
+
+
+def _release_and_retire(worker: Any) -> None:
+    _release_worker(worker)
+    if worker is not None and getattr(worker, "_retired", False):
+        _kill_workers([worker])
+
+
+lambda_runtime.kill_workers = _kill_idle_workers
+lambda_runtime.release_worker = _release_and_retire
+lambda_svc.release_worker = _release_and_retire  # imported there by name

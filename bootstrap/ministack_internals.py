@@ -62,6 +62,13 @@ INTERNALS: tuple[Internal, ...] = (
              "type -> {'create', 'update', ...}: the table's two are wrapped"),
     Internal("ministack.services.dynamodb", "_update_continuous_backups", "function",
              "UpdateContinuousBackups({'TableName', 'PointInTimeRecoverySpecification'})"),
+    # --- Lambda workers (ministack_fixes.py, fix 2): a busy worker finishes its call before it is killed ----------
+    Internal("ministack.core.lambda_runtime", "kill_workers", "function", "wrapped: busy workers only retired"),
+    Internal("ministack.core.lambda_runtime", "release_worker", "function", "wrapped: a retired worker is killed"),
+    Internal("ministack.core.lambda_runtime", "_lock", "constant", "the pool's lock, under which in_use changes"),
+    Internal("ministack.core.lambda_runtime", "_workers", "store", "dict key -> [Worker]: the pools"),
+    Internal("ministack.core.lambda_runtime", "invalidate_worker", "function", "calls kill_workers on code updates"),
+    Internal("ministack.services.lambda_svc", "release_worker", "function", "imported there by name: wrapped too"),
     # --- CloudFormation: a deploy runs as a task after its request; saved once no stack is in progress -----------
     Internal("ministack.services.cloudformation", "_stacks", "store", "dict name -> stack with 'StackStatus'"),
     # --- the shape of the scoped containers the journal writes into -------------------------------------------------

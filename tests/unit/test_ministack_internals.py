@@ -170,3 +170,41 @@ def test_a_cognito_change_beyond_users_asks_for_a_snapshot(journaled: Durability
     assert journaled.cognito_before("CreateUserPool", {"PoolName": "x"}) is None
     journaled.cognito_after(None)
     assert "cognito" in journaled.needs_snapshot
+
+
+class _Worker:
+    """Just what kill_workers uses of MiniStack's Worker: a process, a lease flag, a folder to discard."""
+
+    def __init__(self) -> None:
+        import subprocess
+
+        self._proc: Any = subprocess.Popen(["sleep", "30"])
+        self.proc = self._proc
+        self.in_use = False
+        self.discarded = False
+
+    def _discard_tmpdir(self) -> None:
+        self.discarded = True
+
+
+def test_a_busy_lambda_worker_finishes_its_call_before_a_code_update_kills_it() -> None:
+    """ministack_fixes fix 2: MiniStack kills every worker of a function on UpdateFunctionCode, busy ones too."""
+    from ministack.core import lambda_runtime
+    from ministack.services import lambda_svc
+
+    import bootstrap.ministack_fixes  # noqa: F401
+
+    assert lambda_svc.release_worker is lambda_runtime.release_worker  # the wrapper, in both modules
+    busy, idle = _Worker(), _Worker()
+    busy.in_use = True
+    try:
+        lambda_runtime.kill_workers([busy, idle])
+        assert idle.proc.poll() is not None and idle.discarded  # an idle worker goes at once
+        assert busy.proc.poll() is None and not busy.discarded  # a busy one runs on ...
+        lambda_runtime.release_worker(busy)
+        assert busy.proc.poll() is not None and busy.discarded  # ... until its call releases it
+    finally:
+        for worker in (busy, idle):
+            if worker.proc.poll() is None:
+                worker.proc.kill()
+            worker.proc.wait()
