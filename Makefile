@@ -80,6 +80,13 @@ logs: ## Functions' log lines (CloudWatch Logs): FUNCTION=get REQUEST_ID=<id> SI
 	@$(PY) -m bootstrap logs --target $(TARGET) $(if $(FUNCTION),--function $(FUNCTION)) \
 	  $(if $(REQUEST_ID),--request-id $(REQUEST_ID)) $(if $(SINCE),--since $(SINCE)) $(if $(FOLLOW),--follow)
 
+.PHONY: watch debug
+watch: install ## Beside `make up`: a saved file under lambdas/ or frontend/ (or template.yaml) is live in a second
+	@$(PY) -m bootstrap.watch
+
+debug: install ## FUNCTION=get|create|update|delete runs under debugpy on 127.0.0.1:DEBUG_PORT (5678) until Ctrl-C
+	@$(PY) -m bootstrap.debug $(FUNCTION) $(if $(DEBUG_PORT),--port $(DEBUG_PORT))
+
 deploy: install ## Deploy to TARGET=aws|localstack (uses your AWS credentials / LocalStack)
 	@$(PY) -m bootstrap up --target $(TARGET)
 
