@@ -10,15 +10,17 @@ serving when its master is killed). Around MiniStack's ASGI app it adds:
   request changed is on disk: DynamoDB items and Cognito users go into a write-ahead journal (durability.py,
   journal.py: one JSON line per item or user as it now is, group-committed with one fsync for all waiting
   requests), which is folded into the service's snapshot when it has grown to half the snapshot's size (at least
-  STACK_JOURNAL_COMPACT_BYTES) or after STACK_JOURNAL_COMPACT_IDLE seconds without changes, and at stop; the
-  other services (Lambda, API Gateway, IAM, S3's buckets, CloudFormation, log groups: small, changed at deploy time)
-  are saved whole before the request that changed them is answered, and a CloudFormation deploy, which runs after
-  its request, is saved before the first answer that could show it finished. A start loads the snapshots and
-  replays the journal after them. A snapshot is written to `<service>.json.tmp`, fsynced and renamed over
-  `<service>.json`, so a crash mid-save leaves the previous file whole.
+  STACK_JOURNAL_COMPACT_BYTES) or after STACK_JOURNAL_COMPACT_IDLE seconds without changes; a stop folds only a
+  journal that big (the next start replays a small one faster than a stop re-serialises 50,000 albums). The other
+  services (Lambda, API Gateway, IAM, S3's buckets, CloudFormation, log groups: small, changed at deploy time) are
+  saved whole before the request that changed them is answered, and a CloudFormation deploy, which runs after its
+  request, before the first answer once no stack is in progress. A start loads the snapshots and replays the
+  journal after them. A snapshot is written to `<service>.json.tmp`, fsynced and renamed over `<service>.json`, so
+  a crash mid-save leaves the previous file whole.
 - STACK_DURABILITY=periodic: what this server did before (kept to measure against): the state files a request may
   have changed are saved soon after it, within a 0.1 s tick once the last save is SAVE_INTERVAL old, so a stream of
-  writes is saved about once a second and a hard kill loses the last moment.
+  writes is saved about once a second and a hard kill loses the last moment. Started on a journaled run's state, it
+  replays and saves that journal first.
 - A run file (`running.json`) that exists only while the server runs and records its last save; the next start
   finds it after a crash and reports what was lost.
 - An admission gate for API calls (`/_aws/execute-api/...`). MiniStack starts one Lambda worker per concurrent
@@ -44,6 +46,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import signal
 import sys
 import time
@@ -108,17 +111,21 @@ _STATE_FILES = {
     "cognito-idp": {"cognito"}, "AWSCognitoIdentityProviderService": {"cognito"},
     "lambda": {"lambda"}, "apigateway": {"apigateway", "apigateway_v1"}, "s3": {"s3"}, "iam": {"iam"},
     "logs": {"cloudwatch_logs"}, "Logs_20140328": {"cloudwatch_logs"}, "sts": set(),
-    "cloudformation": {"cloudformation"},
 }
 _CREDENTIAL_SCOPE = re.compile(rb"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 
 
-def _state_files_changed_by(scope: Scope) -> set[str]:
+def _service_of(scope: Scope) -> str:
+    """The AWS service a request is for: its SigV4 credential scope, else its X-Amz-Target prefix."""
     headers = dict(scope["headers"])
     scope_match = _CREDENTIAL_SCOPE.search(headers.get(b"authorization", b""))
-    service = scope_match.group(1).decode() if scope_match else \
+    return scope_match.group(1).decode() if scope_match else \
         headers.get(b"x-amz-target", b"").decode("latin-1").split(".", 1)[0]
-    return _STATE_FILES.get(service, {ALL})  # unknown: mark everything, saving too much rather than too little
+
+
+def _state_files_changed_by(scope: Scope) -> set[str]:
+    # A CloudFormation call may change every service (a deploy runs after it): everything, like any unknown service.
+    return _STATE_FILES.get(_service_of(scope), {ALL})  # unknown: mark everything, saving too much rather than less
 
 
 class _Change:
@@ -126,7 +133,9 @@ class _Change:
 
     def __init__(self, scope: Scope, read: bool) -> None:
         self.read = read
-        self.files = set() if read else _state_files_changed_by(scope)
+        # Journal mode knows what a CloudFormation call changes now (its own state) and later (see _settle).
+        cloudformation = _service_of(scope) == "cloudformation"
+        self.files = set() if read else {"cloudformation"} if cloudformation else _state_files_changed_by(scope)
         target = next((v for k, v in scope["headers"] if k == b"x-amz-target"), b"").decode("latin-1")
         self.action = target.rsplit(".", 1)[-1]
         self.service = "cognito" if "cognito" in self.files else "cloudformation" if "cloudformation" in self.files \
@@ -216,6 +225,7 @@ class StackServer:
         self.last_flush_at: float | None = None
         self.site_version = 0
         self.site_changed: asyncio.Condition | None = None
+        self.fold_leftover_journal = False  # periodic mode, started on a journaled run's state
 
     def use_journal(self) -> None:
         self.journal = Journal(self.state_dir / "journal", fsync=JOURNAL_FSYNC, encode=_json_default(),
@@ -228,7 +238,7 @@ class StackServer:
         from ministack.app import app
 
         ministack_app: App = app  # an untyped module: say what it is
-        if scope["type"] == "lifespan" and self.durability is not None:
+        if scope["type"] == "lifespan" and (self.durability is not None or self.fold_leftover_journal):
             return await ministack_app(scope, receive, self._replay_before_serving(send))
         if scope["type"] != "http":
             return await ministack_app(scope, receive, send)
@@ -295,9 +305,24 @@ class StackServer:
         accepts its first request."""
         async def lifespan_send(message: Message) -> None:
             if message["type"] == "lifespan.startup.complete":
-                self._replay()
+                if self.durability is not None:
+                    self._replay()
+                else:
+                    await self._fold_leftover_journal()
             await send(message)
         return lifespan_send
+
+    async def _fold_leftover_journal(self) -> None:
+        """Periodic mode on the state of a journaled run (the journal is kept at a stop when it is small): replayed,
+        saved whole, then deleted, so that no later journaled run replays it over newer snapshots."""
+        journal = Journal(self.state_dir / "journal", encode=_json_default(), decode=_json_object_hook())
+        segments = {name: snapshot_segment(self.state_dir / f"{name}.json") for name in JOURNALED}
+        self.replayed = Durability(journal).replay(segments)
+        await self.save(also=frozenset(JOURNALED))
+        if not self.unsaved:
+            journal.close()
+            shutil.rmtree(self.state_dir / "journal", ignore_errors=True)
+        log.warning("the journal of a journaled run was replayed (%s) and saved", self.replayed)
 
     def _replay(self) -> None:
         assert self.journal is not None and self.durability is not None
@@ -309,6 +334,7 @@ class StackServer:
         for name in JOURNALED:
             self.journal.unsnapshotted[name] = self.replayed.get(name, 0)
             self.journal.bytes_written[name] = sizes[name]
+        self.last_change_at = time.time()  # a replayed journal is folded once the stack has rested, not during `up`
         if any(self.replayed.values()):
             log.warning("journal replayed in %.2fs: %s", time.monotonic() - began,
                         ", ".join(f"{name} {count} change(s)" for name, count in self.replayed.items()))
@@ -424,6 +450,13 @@ class StackServer:
             self.last_save_at = time.time()
             self.last_save_seconds = round(time.monotonic() - began, 3)
 
+    def _journal_grown(self, name: str) -> bool:
+        """Has the service's journal grown to COMPACT_RATIO of its snapshot (and at least COMPACT_BYTES)?"""
+        assert self.journal is not None
+        snapshot = self.state_dir / f"{name}.json"
+        size = snapshot.stat().st_size if snapshot.exists() else 0
+        return self.journal.bytes_written.get(name, 0) >= max(COMPACT_BYTES, size * COMPACT_RATIO)
+
     async def maintain_journal(self) -> None:
         """Flush records that no request waits for (MiniStack's own threads), and fold a journal into its snapshot
         when it has grown to COMPACT_RATIO of the snapshot (at least COMPACT_BYTES) or rested COMPACT_IDLE_SECONDS."""
@@ -435,9 +468,7 @@ class StackServer:
             for name in JOURNALED:
                 if not (self.journal.unsnapshotted.get(name) or name in self.durability.needs_snapshot):
                     continue
-                snapshot = self.state_dir / f"{name}.json"
-                size = snapshot.stat().st_size if snapshot.exists() else 0
-                grown = self.journal.bytes_written.get(name, 0) >= max(COMPACT_BYTES, size * COMPACT_RATIO)
+                grown = self._journal_grown(name)
                 rested = time.time() - (self.last_change_at or 0) >= COMPACT_IDLE_SECONDS
                 if grown or rested or name in self.durability.needs_snapshot:
                     await self.save_service(name)
@@ -494,17 +525,17 @@ class StackServer:
             interval, rested_since = max(SAVE_INTERVAL, 2 * took), time.monotonic()
 
     async def _final_save_journaled(self, progress: Callable[[str], None]) -> float:
-        """At stop: the journals folded into their snapshots (so the next start replays nothing), every small
-        service and the Lambda logs saved whole."""
+        """At stop: every small service and the Lambda logs saved whole; a journal folded into its snapshot only when
+        it has grown as much as a running server would fold it at (re-serialising 50,000 albums takes seconds; the
+        next start replays a small journal in a fraction of that)."""
         from ministack.app import _build_persistence_save_dict
 
         assert self.journal is not None and self.durability is not None
         began = time.monotonic()
         await self.journal.sync()
         for name in list(_build_persistence_save_dict()):
-            if name in JOURNALED and not (self.journal.unsnapshotted.get(name) or self.journal.segments(name)
-                                          or self.durability.changed_beyond_journal(name)):
-                continue  # its snapshot already holds everything
+            if name in JOURNALED and not (self._journal_grown(name) or self.durability.changed_beyond_journal(name)):
+                continue  # its snapshot and its (small) journal hold everything: the next start replays it
             progress(name)
             await self.save_service(name)
         self.journal.close()
@@ -640,12 +671,7 @@ async def serve(stack_dir: Path, host: str, port: int) -> None:
     if DURABILITY == "journal":
         server.use_journal()
     elif any((server.state_dir / "journal").glob("*.log")):
-        # A journal left by a journaled run that crashed: this mode would not replay it, and a later journaled run
-        # would replay it over newer snapshots. Set aside, and said.
-        aside = server.state_dir / f"journal.not-replayed-{int(time.time())}"
-        os.replace(server.state_dir / "journal", aside)
-        log.warning("STACK_DURABILITY=%s does not replay the journal of a crashed run: set aside in %s",
-                    DURABILITY, aside)
+        server.fold_leftover_journal = True  # a journaled run's: replayed and saved before serving (see _replay)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

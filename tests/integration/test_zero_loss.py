@@ -91,3 +91,28 @@ def test_every_acknowledged_change_survives_a_kill_right_after_it(emulator: Emul
         survived += 5 + 1 + 1 + 5 + 2 + 2 + 1
     assert survived == acknowledged == ROUNDS * 17
     assert dynamodb.describe_table(TableName="ZeroLoss")["Table"]["ItemCount"] == len(expected_items)
+
+
+def test_a_stop_keeps_a_small_journal_and_a_start_in_either_mode_replays_it(emulator: Emulator,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A graceful stop does not re-serialise the table for a few changes: the journal stays, the next start replays
+    it; a start in the old periodic mode folds it into the snapshot (and removes it) before serving."""
+    emulator.start()
+    dynamodb, _ = clients(emulator)
+    dynamodb.create_table(TableName="Kept", BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "N"}])
+    for k in range(20):
+        dynamodb.put_item(TableName="Kept", Item={"k": {"N": str(k)}})
+    assert emulator.stop()
+    journal = emulator.stack_dir / "state" / "journal"
+    assert list(journal.glob("dynamodb.*.log"))  # kept at the stop
+    monkeypatch.setenv("STACK_DURABILITY", "periodic")
+    assert emulator.start()
+    assert len(clients(emulator)[0].scan(TableName="Kept")["Items"]) == 20
+    assert not journal.exists()  # folded into the snapshot: no later journaled run replays it over newer state
+    clients(emulator)[0].put_item(TableName="Kept", Item={"k": {"N": "20"}})
+    assert emulator.stop()
+    monkeypatch.setenv("STACK_DURABILITY", "journal")
+    assert emulator.start()
+    assert len(clients(emulator)[0].scan(TableName="Kept")["Items"]) == 21
