@@ -17,6 +17,7 @@ from typing import Any
 from bench import (
     burst,
     dashboard,
+    durability,
     faults,
     latency,
     load,
@@ -33,7 +34,8 @@ from bench.scale import Scale
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 SECTIONS = {"1": "1 start", "2": "2 latency", "3": "3 scale", "4": "4 package", "5": "5 dashboard",
-            "6": "6 load", "7": "7 faults", "8": "8 burst", "9": "9 make test", "10": "10 powertools"}
+            "6": "6 load", "7": "7 faults", "8": "8 burst", "9": "9 make test", "10": "10 powertools",
+            "11": "11 durability + loop"}
 
 
 class Run:
@@ -71,7 +73,7 @@ class Run:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8,9,10", help="comma-separated section numbers")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8,9,10,11", help="comma-separated section numbers")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown too")
     args = parser.parse_args(argv)
     wanted = {s.strip() for s in args.sections.split(",") if s.strip()}
@@ -104,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as error:  # never leave it running
             run.log(f"graceful stop failed ({error}); killing it")
             bench.emulator.stop(hard=True)
+    # On stacks of its own (the bench port is free again): the journal against the periodic saver, and make watch.
+    run.section("11", "zero loss vs the periodic saver, make watch", lambda: durability.run(config, run.log))
     if scale.small:
         run.rows["3"][:0] = scale.rows()
         run.raw["3 scale"] = scale.raw()
