@@ -401,14 +401,14 @@ class StackServer:
                 await self.save_service(name)
 
     async def _save_changed(self, everything: bool = False) -> None:
-        """Every loaded service that may have changed: the small ones whole, the journaled ones only when something
-        beyond their journal changed (a table or pool definition)."""
+        """Every loaded service that may have changed: the small ones whole, DynamoDB only when something beyond its
+        journal changed (a table's definition), Cognito whole (an unknown call may have changed users)."""
         from ministack.app import _build_persistence_save_dict
 
         assert self.durability is not None
         for name in list(_build_persistence_save_dict()):
             if name in JOURNALED:
-                if self.durability.changed_beyond_journal(name):
+                if name != DYNAMODB or self.durability.changed_beyond_journal(name):
                     await self.save_service(name)
             elif everything:
                 await self.save_service(name)

@@ -154,7 +154,7 @@ def test_a_saved_handler_answers_the_next_call_and_a_broken_one_keeps_the_last_g
     assert (response.status_code, response.headers.get("X-Watch")) == (200, "save-2")  # the last good code answers
 
 
-def test_a_saved_page_is_in_the_bucket_and_an_open_page_reloads_itself(watcher: Process, tree: Path,
+def test_a_saved_page_is_in_the_bucket_an_open_page_reloads_and_a_saved_template_redeploys(watcher: Process, tree: Path,
                                                                        on_dev_stack: dict[str, Any]) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -179,6 +179,8 @@ def test_a_saved_page_is_in_the_bucket_and_an_open_page_reloads_itself(watcher: 
         finally:
             browser.close()
     watcher.wait_for(f"frontend/{key}")
+    (tree / "template.yaml").touch()  # a saved stack definition is deployed (here: unchanged, so no change set)
+    assert "template.yaml  ->  redeployed" in watcher.wait_for("redeployed", seconds=60)
 
 
 def free_port() -> int:
