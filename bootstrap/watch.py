@@ -222,7 +222,9 @@ class Watch:
         self.function_names = [f.name for f in tpl.functions()]
         self.pages(reload_script=True)  # the deploy uploaded the plain pages
         self.site_changed()
-        changes = f"{len(report.changes)} change(s)" if report.changes else "no changes"
+        # The deploy also put back the plain pages (ours carry the reload script): not a change of the stack.
+        stack_changes = [change for change in report.changes if not change.startswith("site:")]
+        changes = f"{len(stack_changes)} change(s)" if stack_changes else "no changes to the stack"
         self.say(f"{self._rel(self.template)}  ->  redeployed ({changes}) in {time.monotonic() - began:.2f}s")
 
     # ---- helpers ----
