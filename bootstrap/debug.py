@@ -28,6 +28,7 @@ from pathlib import Path
 from types import FrameType
 
 from bootstrap import template as tpl
+from bootstrap.access import StackNotRunning, outputs
 from bootstrap.errors import StackError
 from bootstrap.target import ROOT, Client, Target, resolve
 
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.function:
             raise StackError("which function? make debug FUNCTION=get|create|update|delete")
         target = resolve("local")
+        outputs(target.stack_dir)  # one clear line when the stack is not running (boto3 would retry for 10 s)
         session = DebugSession(target, function_name(args.function), args.port)
         session.start()
         handler = next(f.handler for f in tpl.functions() if f.name == session.function)
@@ -134,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.2)
     except KeyboardInterrupt:
         pass
-    except StackError as error:
+    except (StackError, StackNotRunning) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except Exception as error:  # botocore's (the stack is not running, most often)

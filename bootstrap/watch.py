@@ -35,6 +35,7 @@ from typing import Any
 
 from bootstrap import debug, functions, site, stack
 from bootstrap import template as tpl
+from bootstrap.access import StackNotRunning
 from bootstrap.access import outputs as stack_outputs
 from bootstrap.errors import StackError
 from bootstrap.target import ROOT, Target, resolve
@@ -267,7 +268,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         watch.run(args.interval, stop=lambda: stopping)
     except KeyboardInterrupt:
         pass
-    except StackError as error:
+    except (StackError, StackNotRunning) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except Exception as error:  # the stack is not running, most often
