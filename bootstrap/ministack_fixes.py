@@ -13,6 +13,14 @@ the behaviour.
 (its UpdateContinuousBackups API works). The wrapped table provisioner applies it after a create or an update, as
 that API would. tests/integration/test_aws_deploy.py checks it on the deployed table.
 
+3. A Lambda call in flight finishes on the code it started with. On AWS, UpdateFunctionCode and
+UpdateFunctionConfiguration let running invocations finish; MiniStack 1.5.33 kills every worker of the function at
+once (`invalidate_worker` -> `kill_workers`), busy ones included, and deletes their unpacked code: a call running at
+that moment failed (API Gateway 502, "No such file ... .pyc"), which `make watch` hit on saves while a client called
+the API. Here a busy worker that is no longer in the pool is only retired, and killed when its invocation releases
+it. tests/unit/test_ministack_internals.py checks it with real processes; tests/integration/test_dev_loop.py sees no
+failed call while the code is replaced under a polling client.
+
 Our server (ministack_server.py, run by path from this folder) imports this module before it serves; every internal
 named here is listed in ministack_internals.py.
 """
@@ -79,8 +87,8 @@ _table_handlers["create"] = _create_table_with_recovery
 _table_handlers["update"] = _update_table_with_recovery
 
 
-# ---- 2. busy workers are retired, not killed ----------------------------------------------------------------------
-from ministack.core import lambda_runtime  # noqa: E402 -- after fix 1, which this file began with
+# ---- 3. busy workers are retired, not killed ----------------------------------------------------------------------
+from ministack.core import lambda_runtime  # noqa: E402 -- kept beside the fix that uses it
 from ministack.services import lambda_svc  # noqa: E402
 
 _kill_workers = lambda_runtime.kill_workers

@@ -62,7 +62,7 @@ INTERNALS: tuple[Internal, ...] = (
              "type -> {'create', 'update', ...}: the table's two are wrapped"),
     Internal("ministack.services.dynamodb", "_update_continuous_backups", "function",
              "UpdateContinuousBackups({'TableName', 'PointInTimeRecoverySpecification'})"),
-    # --- Lambda workers (ministack_fixes.py, fix 2): a busy worker finishes its call before it is killed ----------
+    # --- Lambda workers (ministack_fixes.py, fix 3): a busy worker finishes its call before it is killed ----------
     Internal("ministack.core.lambda_runtime", "kill_workers", "function", "wrapped: busy workers only retired"),
     Internal("ministack.core.lambda_runtime", "release_worker", "function", "wrapped: a retired worker is killed"),
     Internal("ministack.core.lambda_runtime", "_lock", "constant", "the pool's lock, under which in_use changes"),

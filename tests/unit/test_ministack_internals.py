@@ -188,7 +188,7 @@ class _Worker:
 
 
 def test_a_busy_lambda_worker_finishes_its_call_before_a_code_update_kills_it() -> None:
-    """ministack_fixes fix 2: MiniStack kills every worker of a function on UpdateFunctionCode, busy ones too."""
+    """ministack_fixes fix 3: MiniStack kills every worker of a function on UpdateFunctionCode, busy ones too."""
     from ministack.core import lambda_runtime
     from ministack.services import lambda_svc
 
