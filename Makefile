@@ -34,7 +34,7 @@ STOP ?= $(PY) -m bootstrap down
 export PORT STACK_DIR TARGET AWS_STACK_DIR
 
 .PHONY: help install up down reset status deploy destroy restore test test-unit test-integration test-e2e test-postman \
-        test-stack test-stack-down lint bench chromium clean postman-env test-docker logs sam
+        test-stack test-stack-down lint bench chromium clean postman-env test-docker logs sam editor
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -86,6 +86,11 @@ watch: install ## Beside `make up`: a saved file under lambdas/ or frontend/ (or
 
 debug: install ## FUNCTION=get|create|update|delete runs under debugpy on 127.0.0.1:DEBUG_PORT (5678) until Ctrl-C
 	@$(PY) -m bootstrap.debug $(FUNCTION) $(if $(DEBUG_PORT),--port $(DEBUG_PORT))
+
+# USER must come from the command line: the shell's own $USER (your login name) is never taken for a user of the app.
+editor: install ## Make USER=<username or e-mail> an editor (REVOKE=1: a reader again; TARGET=aws for AWS)
+	@$(if $(filter command line,$(origin USER)),,$(error give the user: make editor USER=<username or e-mail>))
+	@$(PY) -m bootstrap.editor --target $(TARGET) $(if $(REVOKE),--revoke) -- "$(USER)"
 
 deploy: install ## Deploy to TARGET=aws|localstack (uses your AWS credentials / LocalStack)
 	@$(PY) -m bootstrap up --target $(TARGET)

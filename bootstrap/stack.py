@@ -81,7 +81,9 @@ def parameters(target: Target) -> dict[str, str]:
             "Site": site_hosting(target),
             # Locally the pages come from the emulator's own address: that is the one origin the API allows.
             "SiteOrigin": target.endpoint or "",
-            "PasswordAuth": "true" if password_auth(target) else "false"}
+            "PasswordAuth": "true" if password_auth(target) else "false",
+            # The emulators keep the app's first minutes as they were: whoever signs up may edit (issue 22).
+            "NewUsersAreEditors": "true" if target.local else "false"}
 
 
 def recorded_stack(target: Target) -> dict[str, Any]:

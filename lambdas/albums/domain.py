@@ -29,10 +29,18 @@ BODY_NOT_UTF8 = "must be UTF-8 encoded JSON (it has bytes that are not UTF-8, or
 
 # The text rule as ONE regular expression that ECMA-262 (the page, OpenAPI tools) and Python `re` (this server) read
 # the same way: written with explicit \uXXXX ranges only, because `\s` differs (ECMA counts U+FEFF as a space,
-# Python does not). Nowhere: C0/C1 control characters and U+FFFD (the mark of bytes that were not UTF-8). At least
-# once: a visible character, i.e. none of these (BMP, Unicode 14): separators and spaces (Zs, Zl, Zp), format
-# characters (Cf: zero-width space/joiners, bidi overrides, BOM, ...), and the fillers that render as nothing.
-_FORBIDDEN = r"\u0000-\u001F\u007F-\u009F\uFFFD"
+# Python does not). Nowhere: C0/C1 control characters, U+FFFD (the mark of bytes that were not UTF-8) and the
+# bidirectional embeddings, overrides and isolates (they reorder the text around them: "\u202Eabc" shows "cba").
+# At least once: a visible character, i.e. none of these (BMP, Unicode 14): separators and spaces (Zs, Zl, Zp),
+# format characters (Cf: zero-width space/joiners, BOM, ...), and the fillers that render as nothing.
+# The tag characters (U+E0000-U+E007F: invisible, they carry hidden text) are refused too, but outside the pattern:
+# they lie beyond the BMP, which no escape spells alike in both dialects (`\u{E0000}` is ECMA's, `\U000E0000`
+# Python's), and the contract fuzzer's tools rewrite a literal one into Python's escape, which ECMA rejects.
+BIDI_CONTROLS = r"\u202A-\u202E\u2066-\u2069"
+TAG_CHARACTERS = "\U000E0000-\U000E007F"  # the characters themselves (for Python's `re` only)
+_FORBIDDEN = r"\u0000-\u001F\u007F-\u009F\uFFFD" + BIDI_CONTROLS
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+_TAGS = re.compile(f"[{TAG_CHARACTERS}]")
 _INVISIBLE = (r"\u0020\u00A0\u00AD\u034F\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u115F\u1160\u1680"
               r"\u180E\u2000-\u200F\u2028-\u202F\u205F-\u2064\u2066-\u206F\u2800\u3000\u3164\uFEFF\uFFA0"
               r"\uFFF9-\uFFFB")
@@ -110,7 +118,15 @@ class ServiceBusy(AlbumError):
 
 
 class Unauthenticated(AlbumError):
-    """No caller identity reached the function (the API Gateway authorizer should make this impossible)."""
+    """No usable caller identity: the claims are missing, or are not those of this app client's ID token."""
+
+
+class NotAllowed(AlbumError):
+    """The caller is signed in but may not do this (a reader's write; see albums.authorization)."""
+
+
+class UnsupportedMediaType(AlbumError):
+    """A body sent as something other than JSON (Content-Type), which the API does not read."""
 
 
 # --- rules -------------------------------------------------------------------------------------------------------
@@ -161,6 +177,10 @@ class TextRule:
                 raise _Invalid("must not contain control characters")
             if category == "Cs" or char == "\ufffd":  # lone surrogate ("\ud800" escape); U+FFFD: undecodable bytes
                 raise _Invalid("must be valid Unicode text")
+        if _BIDI.search(value):
+            raise _Invalid("must not contain bidirectional control characters (U+202A to U+202E, U+2066 to U+2069)")
+        if _TAGS.search(value):
+            raise _Invalid("must not contain tag characters (U+E0000 to U+E007F)")
         text = value.strip()
         if not self.min_length <= len(text) <= self.max_length:
             raise _Invalid(f"must be {self.min_length} to {self.max_length} characters after trimming spaces")

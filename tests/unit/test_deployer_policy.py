@@ -44,7 +44,9 @@ NOT_USED: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("AWS::ApiGateway::RestApi", ("Policy",), ("apigateway:UpdateRestApiPolicy",)),
     ("AWS::Cognito::UserPool", ("SmsConfiguration", "EmailConfiguration"),
      ("iam:PassRole", "iam:CreateServiceLinkedRole")),
-    ("AWS::Cognito::UserPool", ("LambdaConfig",), ("kms:*",)),  # custom sender triggers' key
+    # the custom sender triggers' key (the template's one trigger is PostConfirmation)
+    ("AWS::Cognito::UserPool", ("LambdaConfig.KMSKeyID", "LambdaConfig.CustomEmailSender",
+                                "LambdaConfig.CustomSMSSender"), ("kms:*",)),
     ("AWS::Cognito::UserPoolClient", ("AnalyticsConfiguration",),
      ("iam:PassRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:CreateServiceLinkedRole")),
     ("AWS::DynamoDB::Table", ("SSESpecification",), ("kms:*",)),
@@ -107,6 +109,10 @@ BOOTSTRAP_CALLS: list[tuple[str, str]] = [
     # destroy (bootstrap/destroy.py): count, back up, then delete the retained table and pool (protection off first)
     ("dynamodb:CreateBackup", TABLE), ("dynamodb:UpdateTable", TABLE), ("dynamodb:DeleteTable", TABLE),
     ("cognito-idp:UpdateUserPool", POOL), ("cognito-idp:DeleteUserPool", POOL),
+    # `make editor TARGET=aws` (bootstrap/editor.py): find the user, read the client's token lifetime, (un)grant
+    *((f"cognito-idp:{op}", POOL) for op in (
+        "ListUsers", "AdminGetUser", "AdminListGroupsForUser", "DescribeUserPoolClient", "AdminAddUserToGroup",
+        "AdminRemoveUserFromGroup")),
     # `make logs TARGET=aws` (bootstrap/logs.py)
     ("logs:FilterLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/albums-get"),
     # restore: list the backups, restore one into a scratch table, copy its items across, delete the scratch table

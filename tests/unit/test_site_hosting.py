@@ -23,7 +23,7 @@ def _no_site_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_aws_gets_https_through_cloudfront_by_default() -> None:
     assert stack.parameters(AWS) == {"SiteBucketName": "", "Site": "cloudfront", "SiteOrigin": "",
-                                     "PasswordAuth": "false"}
+                                     "PasswordAuth": "false", "NewUsersAreEditors": "false"}
     assert stack.site_warning(AWS) is None
 
 
@@ -43,5 +43,6 @@ def test_an_unknown_site_kind_is_refused_in_one_line(monkeypatch: pytest.MonkeyP
 def test_emulators_serve_the_bucket_and_allow_their_own_address(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SITE", "cloudfront")  # MiniStack stores a distribution but does not serve it
     assert stack.parameters(LOCAL) == {"SiteBucketName": "testprotest", "Site": "s3-website",
-                                       "SiteOrigin": "http://127.0.0.1:4599", "PasswordAuth": "true"}
+                                       "SiteOrigin": "http://127.0.0.1:4599", "PasswordAuth": "true",
+                                       "NewUsersAreEditors": "true"}
     assert stack.site_warning(LOCAL) is None

@@ -25,6 +25,9 @@ SITE_ORIGIN = {"Fn::If": ["GivenSiteOrigin", {"Ref": "SiteOrigin"}, {"Fn::If": [
     "UseCloudFront", {"Fn::Sub": "https://${SiteDistribution.DomainName}"},
     {"Fn::GetAtt": ["SiteBucket", "WebsiteURL"]}]}]}
 QUOTED_SITE_ORIGIN = {"Fn::Sub": ["'${Origin}'", {"Origin": SITE_ORIGIN}]}
+# The four functions behind the API's methods (the pool's PostConfirmation trigger is the template's fifth).
+API_FUNCTIONS = {name: res for name, res in tpl.resources(TEMPLATE, "AWS::Lambda::Function").items()
+                 if res["Properties"]["FunctionName"] in {f.name for f in tpl.functions(TEMPLATE)}}
 
 
 def test_every_method_but_the_preflight_needs_a_token_of_the_pool() -> None:
@@ -55,7 +58,8 @@ def test_the_preflight_and_the_gateways_own_errors_answer_the_functions_cors() -
     for gateway_response in responses.values():
         assert gateway_response["ResponseParameters"] == {f"gatewayresponse.header.{k}": v for k, v in {
             **CORS, "Access-Control-Allow-Origin": QUOTED_SITE_ORIGIN}.items()}
-    for function in tpl.resources(TEMPLATE, "AWS::Lambda::Function").values():
+    assert len(API_FUNCTIONS) == 4
+    for function in API_FUNCTIONS.values():
         assert function["Properties"]["Environment"]["Variables"]["CORS_ALLOW_ORIGIN"] == SITE_ORIGIN
     assert TEMPLATE["Outputs"]["SiteOrigin"]["Value"] == SITE_ORIGIN
 
@@ -108,6 +112,8 @@ def test_api_gateway_may_invoke_each_function_for_its_own_route_only() -> None:
     routes = {}
     for permission in permissions.values():
         properties = permission["Properties"]
+        if properties["Principal"] == "cognito-idp.amazonaws.com":  # the pool's trigger (test below)
+            continue
         assert properties["Principal"] == "apigateway.amazonaws.com"
         function = RESOURCES[properties["FunctionName"]["Ref"]]["Properties"]["FunctionName"]
         routes[function] = properties["SourceArn"]["Fn::Sub"].rsplit(":", 1)[1]
@@ -115,12 +121,47 @@ def test_api_gateway_may_invoke_each_function_for_its_own_route_only() -> None:
 
 
 def test_functions_share_one_package_runtime_and_settings() -> None:
-    for function in tpl.resources(TEMPLATE, "AWS::Lambda::Function").values():
+    for logical, function in tpl.resources(TEMPLATE, "AWS::Lambda::Function").items():
         properties = function["Properties"]
         assert properties["Code"] == "lambdas/"
         assert properties["Runtime"] == f"python{functions.RUNTIME_PYTHON}"
-        assert properties["Environment"]["Variables"]["ALBUMS_TABLE"] == {"Ref": "AlbumsTable"}
         assert properties["Handler"].startswith("albums.handlers.")
+        if logical in API_FUNCTIONS:  # the API's functions take this app client's ID tokens only
+            assert properties["Environment"]["Variables"]["ALBUMS_TABLE"] == {"Ref": "AlbumsTable"}
+            assert properties["Environment"]["Variables"]["USER_POOL_CLIENT_ID"] == {"Ref": "UserPoolClient"}
+
+
+def test_editors_two_step_sign_in_revocable_tokens_and_e_mail_held_until_verified() -> None:
+    pool = RESOURCES["UserPool"]["Properties"]
+    assert (pool["MfaConfiguration"], pool["EnabledMfas"]) == ("OPTIONAL", ["SOFTWARE_TOKEN_MFA"])  # no SMS
+    assert pool["UserAttributeUpdateSettings"] == {"AttributesRequireVerificationBeforeUpdate": ["email"]}
+    client = RESOURCES["UserPoolClient"]["Properties"]
+    assert client["EnableTokenRevocation"] is True
+    assert client["WriteAttributes"] == ["email"]  # sign-up writes it; never email_verified
+    group = RESOURCES["EditorsGroup"]["Properties"]
+    assert group == {**group, "UserPoolId": {"Ref": "UserPool"}, "GroupName": "editors"}
+
+
+def test_new_users_become_editors_only_where_the_stack_says_so() -> None:
+    assert TEMPLATE["Parameters"]["NewUsersAreEditors"]["Default"] == "false"  # on AWS, readers until make editor
+    assert RESOURCES["UserPool"]["Properties"]["LambdaConfig"] == {"Fn::If": [
+        "NewUsersJoinEditors", {"PostConfirmation": {"Fn::GetAtt": ["NewUserFunction", "Arn"]}},
+        {"Ref": "AWS::NoValue"}]}
+    trigger = ["NewUserFunction", "NewUserFunctionRole", "NewUserFunctionLogs", "NewUserFunctionInvoke"]
+    assert {RESOURCES[name]["Condition"] for name in trigger} == {"NewUsersJoinEditors"}
+    assert RESOURCES["NewUserFunction"]["Properties"]["Handler"] == "albums.handlers.new_user.handler"
+    (policy,) = RESOURCES["NewUserFunctionRole"]["Properties"]["Policies"]
+    grants = {str(statement["Action"]): statement["Resource"]["Fn::Sub"]
+              for statement in policy["PolicyDocument"]["Statement"]}
+    assert grants == {  # the pool names the function, so the role cannot name the pool: this account's pools
+        "cognito-idp:AdminAddUserToGroup":
+            "arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/*",
+        "['logs:CreateLogStream', 'logs:PutLogEvents']":
+            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/albums-new-user:*",
+    }
+    invoke = RESOURCES["NewUserFunctionInvoke"]["Properties"]
+    assert invoke["Principal"] == "cognito-idp.amazonaws.com"
+    assert invoke["SourceArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
 
 
 def test_the_table_is_the_one_the_functions_and_tests_describe() -> None:
