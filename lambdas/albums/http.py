@@ -1,8 +1,9 @@
 """API Gateway (REST, proxy 1.0) plumbing shared by the four entry points.
 
-The one place that parses events, sets CORS headers, maps domain exceptions to the JSON error shape, catches
-everything else as a logged 500 (MiniStack would otherwise answer its own 502 without CORS, unreadable by a
-browser) and writes the one JSON log line per request.
+The one place that parses events, checks who calls (albums.authorization) and the request's form (JSON bodies, each
+query parameter once), sets CORS headers, maps domain exceptions to the JSON error shape, catches everything else as
+a logged 500 (MiniStack would otherwise answer its own 502 without CORS, unreadable by a browser) and writes the one
+JSON log line per request.
 """
 
 from __future__ import annotations
@@ -20,15 +21,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from albums.authorization import Caller, authorize, caller_from_claims
 from albums.domain import (
     BODY_NOT_UTF8,
     AlbumError,
     AlbumNotFound,
     InvalidRequest,
+    NotAllowed,
     RankTaken,
     ServiceBusy,
     Unauthenticated,
     UnreadableAlbum,
+    UnsupportedMediaType,
     VersionConflict,
     parse_json_body,
 )
@@ -37,6 +41,8 @@ from albums.settings import get_settings
 CORS_ALLOW_HEADERS = "Content-Type,Authorization"
 CORS_ALLOW_METHODS = "GET,POST,PUT,DELETE,OPTIONS"
 REQUEST_ID_HEADER = "X-Request-Id"
+JSON_MEDIA_TYPE = "application/json"
+METHODS_WITH_A_BODY = frozenset({"POST", "PUT"})
 
 logger = logging.getLogger("albums")
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -50,6 +56,9 @@ class Request:
     body: str | None
     caller: str  # the Cognito `sub` of the authorizer's claims
     gateway_request_id: str | None = None
+    groups: frozenset[str] = frozenset()  # the caller's Cognito groups (`cognito:groups`)
+    content_type: str | None = None  # the Content-Type header as sent, if any
+    repeated: tuple[str, ...] = ()  # query parameters given more than once (`query` holds one value of each)
 
     def json_body(self) -> object:
         return parse_json_body(self.body)
@@ -74,6 +83,7 @@ def api_handler(operation: Operation) -> LambdaHandler:
     settings = get_settings()
     configure_logging(settings.log_level)
     cors = cors_headers(settings.cors_allow_origin)
+    client_id = settings.user_pool_client_id
 
     @functools.wraps(operation)
     def handler(event: Any, context: Any) -> dict[str, Any]:
@@ -81,7 +91,7 @@ def api_handler(operation: Operation) -> LambdaHandler:
         request_id = str(getattr(context, "aws_request_id", None) or "-")
         reset = _request_id.set(request_id)
         try:
-            response, request = _respond(operation, event, request_id)
+            response, request = _respond(operation, event, request_id, client_id)
             try:
                 proxy = _to_proxy(response, cors)
             except Exception:  # e.g. a body json cannot encode: still answer in the contract's shape
@@ -110,12 +120,15 @@ def cors_headers(allow_origin: str) -> dict[str, str]:
     }
 
 
-def _respond(operation: Operation, event: Any, request_id: str) -> tuple[Response, Request | None]:
+def _respond(operation: Operation, event: Any, request_id: str, client_id: str) -> tuple[Response, Request | None]:
     request = None
     try:
-        request = parse_request(event)
+        request = parse_request(event, client_id)
         if request.method == "OPTIONS":  # preflight normally ends at the gateway's mock integration
             return Response(204), request
+        # Who, then what: a reader's write is refused whatever it carries; a well-formed request goes to the operation.
+        authorize(caller_from_request(request), request.method)
+        check_form(request)
         return operation(request), request
     except AlbumError as error:
         return error_response(error), request
@@ -130,22 +143,71 @@ def _internal_error(request_id: str) -> Response:
     return Response(500, error_body("internal_error", message, requestId=request_id))
 
 
-def parse_request(event: Any) -> Request:
+def parse_request(event: Any, client_id: str) -> Request:
+    """The event as a Request; Unauthenticated (401) unless the claims are those of this app client's ID token."""
     if not isinstance(event, Mapping):
         raise TypeError(f"expected an API Gateway proxy event, got {type(event).__name__}")
     context = event.get("requestContext") or {}
     claims = (context.get("authorizer") or {}).get("claims") or {}
-    caller = claims.get("sub")
-    if not isinstance(caller, str) or not caller:
-        raise Unauthenticated("No caller identity: the request did not pass the Cognito authorizer.")
+    caller = caller_from_claims(claims, client_id)
+    query, repeated = _query(event)
     return Request(
         method=str(event.get("httpMethod") or "").upper(),
         path=str(event.get("path") or ""),
-        query=dict(event.get("queryStringParameters") or {}),
+        query=query,
         body=_body_text(event),
-        caller=caller,
+        caller=caller.sub,
         gateway_request_id=context.get("requestId"),
+        groups=caller.groups,
+        content_type=_header(event, "content-type"),
+        repeated=repeated,
     )
+
+
+def caller_from_request(request: Request) -> Caller:
+    return Caller(sub=request.caller, groups=request.groups)
+
+
+def check_form(request: Request) -> None:
+    """A body is JSON (415 otherwise) and a query parameter comes once (400 otherwise: API Gateway would pass the
+    last value on AWS, and MiniStack the first, so "?rank=1&rank=2" would delete different albums)."""
+    if request.method in METHODS_WITH_A_BODY and not is_json(request.content_type):
+        sent = f"it was sent as {request.content_type}" if request.content_type else "it had no Content-Type"
+        raise UnsupportedMediaType(f"Send the body as JSON with Content-Type: {JSON_MEDIA_TYPE} ({sent}).")
+    if request.repeated:
+        raise InvalidRequest({name: "must be given once" for name in request.repeated})
+
+
+def is_json(content_type: str | None) -> bool:
+    """application/json, with any parameters but a charset other than UTF-8 (the body is read as UTF-8)."""
+    if not content_type:
+        return False
+    media_type, *parameters = (part.strip() for part in content_type.split(";"))
+    if media_type.lower() != JSON_MEDIA_TYPE:
+        return False
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in {"utf-8", "utf8"}:
+            return False
+    return True
+
+
+def _query(event: Mapping[str, Any]) -> tuple[dict[str, str], tuple[str, ...]]:
+    single = dict(event.get("queryStringParameters") or {})
+    multi = event.get("multiValueQueryStringParameters") or {}
+    repeated = tuple(sorted(name for name, values in multi.items() if isinstance(values, list) and len(values) > 1))
+    return single, repeated
+
+
+def _header(event: Mapping[str, Any], name: str) -> str | None:
+    """A header's value: names arrive lower-cased on MiniStack and as the client sent them on AWS."""
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name and value is not None:
+            return str(value)
+    for key, values in (event.get("multiValueHeaders") or {}).items():
+        if key.lower() == name and values:
+            return str(values[-1])
+    return None
 
 
 def _body_text(event: Mapping[str, Any]) -> str | None:
@@ -161,10 +223,12 @@ def _body_text(event: Mapping[str, Any]) -> str | None:
 _ERRORS: dict[type[AlbumError], tuple[int, str]] = {
     InvalidRequest: (400, "validation_error"),
     Unauthenticated: (401, "unauthorized"),
+    NotAllowed: (403, "forbidden"),
     AlbumNotFound: (404, "not_found"),
     RankTaken: (409, "rank_taken"),
     VersionConflict: (409, "version_conflict"),
     UnreadableAlbum: (409, "unreadable_album"),  # the request is fine; the stored item is not an album
+    UnsupportedMediaType: (415, "unsupported_media_type"),
     ServiceBusy: (503, "busy"),
 }
 

@@ -92,7 +92,8 @@ def test_invalid_bodies_are_400_naming_each_field(api: Api, free_rank: int) -> N
 def test_malformed_json_and_oversized_bodies_are_400(api: Api) -> None:
     malformed = api.http.post(api.url, data="{not json", headers={"Content-Type": "application/json"}, timeout=30)
     assert malformed.status_code == 400 and malformed.json()["error"]["code"] == "validation_error"
-    huge = api.http.post(api.url, data="{" + " " * 17_000 + "}", timeout=30)
+    huge = api.http.post(api.url, data="{" + " " * 17_000 + "}", headers={"Content-Type": "application/json"},
+                         timeout=30)
     assert huge.status_code == 400
 
 

@@ -12,10 +12,11 @@ import botocore.session
 import pytest
 from moto import mock_aws
 
-from .factory import TABLE_NAME, FakeLambdaContext, create_albums_table
+from .factory import CLIENT_ID, TABLE_NAME, FakeLambdaContext, create_albums_table
 
 os.environ.update(
     ALBUMS_TABLE=TABLE_NAME,
+    USER_POOL_CLIENT_ID=CLIENT_ID,
     AWS_DEFAULT_REGION="us-east-1",
     AWS_ACCESS_KEY_ID="testing",
     AWS_SECRET_ACCESS_KEY="testing",

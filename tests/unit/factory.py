@@ -15,6 +15,7 @@ from albums.table import TABLE_DEFINITION
 
 TABLE_NAME = "Albums-unit"
 CALLER = "11111111-2222-3333-4444-555555555555"
+CLIENT_ID = "5a1bumsw3bc1i3nt0000000000"  # the app client the functions take ID tokens of (the event's `aud`)
 
 BASE_EVENT = json.loads((Path(__file__).parent.parent / "events" / "apigw_rest_request.json").read_text())
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -32,6 +33,15 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
+
+
+def id_token_claims(sub: str = CALLER, groups: str | None = "[editors]", **overrides: str) -> dict[str, str]:
+    """The authorizer's claims of this app client's ID token, as API Gateway passes them (strings); groups=None for
+    a user in no group (a reader)."""
+    claims = {"sub": sub, "token_use": "id", "aud": CLIENT_ID, "cognito:username": "listener", **overrides}
+    if groups is not None:
+        claims["cognito:groups"] = groups
+    return claims
 
 
 def make_event(

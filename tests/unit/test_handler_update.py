@@ -6,9 +6,9 @@ import pytest
 
 from albums.handlers import create, update
 
-from .factory import album_body, call, stored_catalog
+from .factory import album_body, call, id_token_claims, stored_catalog
 
-OTHER_CALLER = {"sub": "99999999-8888-7777-6666-555555555555"}
+OTHER_CALLER = id_token_claims("99999999-8888-7777-6666-555555555555")
 
 
 @pytest.fixture

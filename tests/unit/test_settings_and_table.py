@@ -18,12 +18,20 @@ from albums.settings import ConfigurationError, Settings, load_settings
 
 from .factory import album_body, stored_catalog
 
+CLIENT = {"USER_POOL_CLIENT_ID": "client-1"}
+
 
 def test_settings_from_the_environment():
-    assert load_settings({"ALBUMS_TABLE": "Albums"}) == Settings("Albums", "*", "INFO")
-    assert load_settings({"ALBUMS_TABLE": "T", "CORS_ALLOW_ORIGIN": "https://x.test", "LOG_LEVEL": "debug"}) == (
-        Settings("T", "https://x.test", "DEBUG")
-    )
+    assert load_settings({"ALBUMS_TABLE": "Albums", **CLIENT}) == Settings("Albums", "client-1", "*", "INFO")
+    assert load_settings({"ALBUMS_TABLE": "T", "CORS_ALLOW_ORIGIN": "https://x.test", "LOG_LEVEL": "debug",
+                          **CLIENT}) == Settings("T", "client-1", "https://x.test", "DEBUG")
+
+
+@pytest.mark.parametrize("client_id", [None, "", "  "])
+def test_missing_client_id_is_a_clear_configuration_error(client_id):
+    environ = {"ALBUMS_TABLE": "T"} | ({} if client_id is None else {"USER_POOL_CLIENT_ID": client_id})
+    with pytest.raises(ConfigurationError, match="USER_POOL_CLIENT_ID"):
+        load_settings(environ)
 
 
 @pytest.mark.parametrize("environ", [{}, {"ALBUMS_TABLE": ""}, {"ALBUMS_TABLE": "  "}])
@@ -34,12 +42,12 @@ def test_missing_table_name_is_a_clear_configuration_error(environ):
 
 def test_bad_log_level_is_a_configuration_error():
     with pytest.raises(ConfigurationError, match="LOG_LEVEL"):
-        load_settings({"ALBUMS_TABLE": "T", "LOG_LEVEL": "LOUD"})
+        load_settings({"ALBUMS_TABLE": "T", "LOG_LEVEL": "LOUD", **CLIENT})
 
 
 def test_settings_are_immutable():
     with pytest.raises(AttributeError):
-        load_settings({"ALBUMS_TABLE": "T"}).table_name = "other"  # type: ignore[misc]
+        load_settings({"ALBUMS_TABLE": "T", **CLIENT}).table_name = "other"  # type: ignore[misc]
 
 
 def test_an_entry_point_without_albums_table_fails_at_import_cold_start():
