@@ -15,6 +15,8 @@ from bootstrap.target import ROOT, Client, Target
 
 FRONTEND_DIR = ROOT / "frontend"
 COGNITO_SDK = ROOT / "node_modules" / "amazon-cognito-identity-js" / "dist" / "amazon-cognito-identity.min.js"
+# The account page draws the authenticator app's QR code with it (an ES module: imported, never a global).
+QR_CODE = ROOT / "node_modules" / "qrcode-generator" / "dist" / "qrcode.mjs"
 _SKIPPED_SUFFIXES = {".md"}
 _NO_CACHE = "no-cache"  # pages and config change with every deploy; the browser must revalidate
 
@@ -59,8 +61,9 @@ def object_exists(s3: Client, bucket: str, key: str) -> bool:
 
 def site_files(config_js: str, connect_src: str) -> dict[str, tuple[bytes, str]]:
     """Key -> (body, content type) for everything the site serves."""
-    if not COGNITO_SDK.exists():
-        raise StackError(f"{COGNITO_SDK.relative_to(ROOT)} is missing: run `npm ci` (make up does it)")
+    for vendored in (COGNITO_SDK, QR_CODE):
+        if not vendored.exists():
+            raise StackError(f"{vendored.relative_to(ROOT)} is missing: run `npm ci` (make up does it)")
     files: dict[str, tuple[bytes, str]] = {}
     for path in sorted(FRONTEND_DIR.rglob("*")):
         if not path.is_file() or path.suffix in _SKIPPED_SUFFIXES:
@@ -71,6 +74,7 @@ def site_files(config_js: str, connect_src: str) -> dict[str, tuple[bytes, str]]
             body = body.replace(b"{{CONNECT_SRC}}", connect_src.encode())
         files[key] = (body, _content_type(path))
     files["vendor/amazon-cognito-identity.min.js"] = (COGNITO_SDK.read_bytes(), "text/javascript; charset=utf-8")
+    files["vendor/qrcode.mjs"] = (QR_CODE.read_bytes(), "text/javascript; charset=utf-8")
     files["config.js"] = (config_js.encode(), "text/javascript; charset=utf-8")
     return files
 

@@ -16,9 +16,32 @@ function describe(album) {
   return `album ${album.Rank}, ${album.Album}`;
 }
 
-function viewRow(album, { actions, busyRank, highlightRank, editing }) {
+function viewRow(album, { actions, busyRank, highlightRank, editing, readOnly }) {
   const busy = busyRank === album.Rank;
   const locked = busy || editing != null; // one row at a time: no Edit/Delete elsewhere while a row is edited
+  // A reader's rows have no Edit or Delete: the API would refuse them (403), so the page does not offer them.
+  const buttons = readOnly ? [] : [
+    el('button', {
+      type: 'button',
+      class: 'button small',
+      text: 'Edit',
+      'data-testid': 'edit-album',
+      'aria-label': `Edit ${describe(album)}`,
+      dataset: { focusKey: `edit-${album.Rank}` },
+      disabled: locked,
+      onclick: () => actions.edit(album.Rank),
+    }),
+    el('button', {
+      type: 'button',
+      class: 'button small danger',
+      text: busy ? 'Deleting…' : 'Delete',
+      'data-testid': 'delete-album',
+      'aria-label': `Delete ${describe(album)}`,
+      dataset: { focusKey: `delete-${album.Rank}` },
+      disabled: locked,
+      onclick: () => actions.delete(album.Rank),
+    }),
+  ];
   return el(
     'tr',
     {
@@ -28,30 +51,7 @@ function viewRow(album, { actions, busyRank, highlightRank, editing }) {
       'aria-busy': busy ? 'true' : null,
     },
     COLUMNS.map(({ key, label }) => el('td', { dataset: { field: key, label } }, String(album[key] ?? ''))),
-    el(
-      'td',
-      { class: 'row-actions', dataset: { label: 'Actions' } },
-      el('button', {
-        type: 'button',
-        class: 'button small',
-        text: 'Edit',
-        'data-testid': 'edit-album',
-        'aria-label': `Edit ${describe(album)}`,
-        dataset: { focusKey: `edit-${album.Rank}` },
-        disabled: locked,
-        onclick: () => actions.edit(album.Rank),
-      }),
-      el('button', {
-        type: 'button',
-        class: 'button small danger',
-        text: busy ? 'Deleting…' : 'Delete',
-        'data-testid': 'delete-album',
-        'aria-label': `Delete ${describe(album)}`,
-        dataset: { focusKey: `delete-${album.Rank}` },
-        disabled: locked,
-        onclick: () => actions.delete(album.Rank),
-      }),
-    ),
+    el('td', { class: 'row-actions', dataset: { label: 'Actions' } }, buttons),
   );
 }
 
@@ -158,7 +158,7 @@ const built = new Map();
 
 function viewRowFor(album, view) {
   const busy = view.busyRank === album.Rank;
-  const state = `${busy}|${view.highlightRank === album.Rank}`;
+  const state = `${busy}|${view.highlightRank === album.Rank}|${Boolean(view.readOnly)}`;
   let cached = built.get(album.Rank);
   if (!cached || cached.album !== album || cached.state !== state) {
     cached = { album, state, node: viewRow(album, view), locked: busy || view.editing != null };
@@ -180,7 +180,7 @@ export function forgetRows(tbody) {
 }
 
 /**
- * Replace the table body. view: {editing, busyRank, highlightRank, schema, actions}; keeps keyboard focus on the
+ * Replace the table body. view: {editing, busyRank, highlightRank, schema, actions, readOnly}; keeps keyboard focus on the
  * "same" control (matched by data-focus-key) across re-renders, or moves it to view.focusKey when given.
  */
 export function renderRows(tbody, albums, view) {

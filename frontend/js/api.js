@@ -125,6 +125,8 @@ const MESSAGES = {
   network: 'Cannot reach the albums API. Check your connection and try again.',
   timeout: `The albums API did not answer within ${TIMEOUT_MS / 1000} seconds. Try again.`,
   validation_error: 'Some values are not accepted. See the messages next to the fields.',
+  forbidden: 'Only editors can add, change or delete albums. You can read them.',
+  unsupported_media_type: 'The albums API did not understand the request. Reload the page and try again.',
   not_found: 'That album no longer exists.',
   rank_taken: 'That Rank is already taken by another album. Choose a free Rank.',
   version_conflict: 'Someone else changed this album after you loaded it.',

@@ -86,6 +86,9 @@ export function resendCode(login) {
   return call((done) => cognitoUser(accountFor(login)).resendConfirmationCode(done));
 }
 
+/** The group whose members may add, change and delete albums (the API decides; the page only shows or hides). */
+export const EDITORS_GROUP = 'editors';
+
 function unsupportedChallenge(name) {
   const error = new Error(`This account needs a sign-in step this site does not support (${name}).`);
   error.code = 'UnsupportedChallenge';
@@ -95,23 +98,109 @@ function unsupportedChallenge(name) {
 /**
  * login: the username or the (verified) e-mail; Cognito resolves either. An e-mail signed up in this browser and not
  * yet verified is sent as its username, so the answer is "not confirmed" (-> verify) rather than "incorrect".
+ * Resolves to {session} when signed in, or {codeNeeded: true, sendCode(code)} when the account has two-step sign-in
+ * on: sendCode resolves to {session} for the authenticator's current code and rejects (CodeMismatchException) for
+ * a wrong one, after which another code may be tried.
  */
 export function signIn(login, password) {
   const { AuthenticationDetails } = sdk();
   const name = accountFor(login);
+  const user = cognitoUser(name);
   const details = new AuthenticationDetails({ Username: name, Password: password });
   return new Promise((resolve, reject) => {
-    cognitoUser(name).authenticateUser(details, {
-      onSuccess: resolve,
+    user.authenticateUser(details, {
+      onSuccess: (session) => resolve({ session }),
       onFailure: reject,
+      totpRequired: () => resolve({ codeNeeded: true, sendCode: (code) => sendTotpCode(user, code) }),
       newPasswordRequired: () => reject(unsupportedChallenge('new password required')),
       mfaRequired: () => reject(unsupportedChallenge('SMS MFA')),
-      totpRequired: () => reject(unsupportedChallenge('TOTP MFA')),
       selectMFAType: () => reject(unsupportedChallenge('MFA selection')),
       mfaSetup: () => reject(unsupportedChallenge('MFA setup')),
       customChallenge: () => reject(unsupportedChallenge('custom challenge')),
     });
   });
+}
+
+function sendTotpCode(user, code) {
+  return new Promise((resolve, reject) => {
+    user.sendMFACode(String(code).replace(/\s+/g, ''), {
+      onSuccess: (session) => resolve({ session }),
+      onFailure: reject,
+    }, 'SOFTWARE_TOKEN_MFA');
+  });
+}
+
+/** Forgotten password, step 1: Cognito e-mails a code (or, for an unknown login, pretends to: see the page). */
+export function forgotPassword(login) {
+  return new Promise((resolve, reject) => {
+    cognitoUser(accountFor(login)).forgotPassword({ onSuccess: resolve, onFailure: reject });
+  });
+}
+
+/** Forgotten password, step 2: the e-mailed code and the new password. */
+export function confirmForgotPassword(login, code, newPassword) {
+  return new Promise((resolve, reject) => {
+    cognitoUser(accountFor(login)).confirmPassword(String(code).replace(/\s+/g, ''), newPassword, {
+      onSuccess: resolve,
+      onFailure: reject,
+    });
+  });
+}
+
+/** The signed-in user with a valid session (the SDK needs it for the calls below), or NotSignedInError. */
+async function signedInUser() {
+  const current = await currentSession();
+  if (!current) throw new NotSignedInError();
+  return current.user;
+}
+
+export async function changePassword(currentPassword, newPassword) {
+  const user = await signedInUser();
+  return call((done) => user.changePassword(currentPassword, newPassword, done));
+}
+
+/** Is two-step sign-in (an authenticator app's codes) on for the signed-in user? Asked of Cognito, not cached. */
+export async function twoStepEnabled() {
+  const user = await signedInUser();
+  const data = await call((done) => user.getUserData(done, { bypassCache: true }));
+  return (data?.UserMFASettingList || []).includes('SOFTWARE_TOKEN_MFA');
+}
+
+/** Step 1 of turning two-step sign-in on: a new secret for the authenticator app (not in force until verified). */
+export async function newAuthenticatorSecret() {
+  const user = await signedInUser();
+  return new Promise((resolve, reject) => {
+    user.associateSoftwareToken({ associateSecretCode: resolve, onFailure: reject });
+  });
+}
+
+/** Step 2: a code from the app proves it holds the secret; only then is two-step sign-in turned on. */
+export async function turnOnTwoStep(code) {
+  const user = await signedInUser();
+  await new Promise((resolve, reject) => {
+    user.verifySoftwareToken(String(code).replace(/\s+/g, ''), 'Authenticator app', {
+      onSuccess: resolve,
+      onFailure: reject,
+    });
+  });
+  await setAuthenticatorPreference(user, { Enabled: true, PreferredMfa: true });
+}
+
+function setAuthenticatorPreference(user, settings) {
+  // `undefined`, not null, for the SMS settings: the request leaves them out then (MiniStack 1.5.33 fails on a null).
+  return call((done) => user.setUserMfaPreference(undefined, settings, done));
+}
+
+export async function turnOffTwoStep() {
+  const user = await signedInUser();
+  await setAuthenticatorPreference(user, { Enabled: false, PreferredMfa: false });
+}
+
+/** Deletes the signed-in user's account at Cognito, then forgets this browser's tokens. */
+export async function deleteAccount() {
+  const user = await signedInUser();
+  await call((done) => user.deleteUser(done));
+  clearTokens();
 }
 
 /** True when the SDK has tokens for someone (no network; use currentSession() to know they still work). */
@@ -150,10 +239,26 @@ export async function refreshedIdToken() {
   }
 }
 
-/** Display identity from the ID token: the username (cognito:username) and the e-mail. */
+/**
+ * Display identity from the ID token: the username (cognito:username), the e-mail, and whether the user is an editor
+ * (cognito:groups; the API decides on every write, this only shapes the page).
+ */
 export function profileOf(session) {
   const claims = session.getIdToken().decodePayload();
-  return { email: claims.email || '', name: claims['cognito:username'] || claims.email || '' };
+  const groups = Array.isArray(claims['cognito:groups']) ? claims['cognito:groups'] : [];
+  return {
+    email: claims.email || '',
+    name: claims['cognito:username'] || claims.email || '',
+    isEditor: groups.includes(EDITORS_GROUP),
+  };
+}
+
+/** A new ID token now (e.g. after being made an editor): its profile, or NotSignedInError. */
+export async function refreshedProfile() {
+  await refreshedIdToken();
+  const current = await currentSession();
+  if (!current) throw new NotSignedInError();
+  return profileOf(current.session);
 }
 
 function clearTokens() {
@@ -166,12 +271,16 @@ function clearTokens() {
   keys.forEach((key) => localStorage.removeItem(key));
 }
 
-function globalSignOut(user) {
-  // Ends every session of this user at Cognito (refresh tokens revoked). Best effort: never blocks sign-out.
+function endSessions(user) {
+  // Ends every session of this user at Cognito (GlobalSignOut), then revokes this browser's refresh token
+  // (RevokeToken: needs no access token, so it works even where the global sign-out could not). Either way the
+  // refresh token can mint no more tokens. Best effort, time-boxed: never blocks sign-out.
   const attempt = new Promise((resolve) => {
-    user.getSession((err) => {
-      if (err) return resolve();
-      user.globalSignOut({ onSuccess: resolve, onFailure: resolve });
+    user.getSession((err, session) => {
+      if (err || !session) return resolve();
+      const refreshToken = session.getRefreshToken().getToken();
+      const revoke = () => user.revokeToken({ token: refreshToken, callback: () => resolve() });
+      user.globalSignOut({ onSuccess: revoke, onFailure: revoke });
       return undefined;
     });
   });
@@ -182,7 +291,7 @@ function globalSignOut(user) {
 export async function signOut() {
   const user = userPool().getCurrentUser();
   if (user) {
-    await globalSignOut(user);
+    await endSessions(user);
     user.signOut();
   }
   clearTokens();
@@ -217,6 +326,7 @@ const AUTH_MESSAGES = {
   InvalidPasswordException: null, // Cognito's own text names the unmet rule
   CodeMismatchException:
     'That code is not right for this account. Check the username (or e-mail) and the latest code, or send a new one.',
+  EnableSoftwareTokenMFAException: 'That code is not right. Enter the 6-digit code your app shows now.',
   ExpiredCodeException: 'That code has expired. Send a new one and use the latest e-mail.',
   LimitExceededException: 'Too many attempts. Wait a few minutes and try again.',
   TooManyRequestsException: 'Too many requests. Wait a moment and try again.',
@@ -225,10 +335,39 @@ const AUTH_MESSAGES = {
   UnsupportedChallenge: null,
 };
 
-/** A sentence for the page from a Cognito error. context: 'signin' | 'signup' | 'verify' | 'resend'. */
+const CONTEXT_MESSAGES = {
+  // Two-step sign-in: the code of the authenticator app, not an e-mailed one.
+  'signin-code': {
+    CodeMismatchException: 'That code is not right. Enter the 6-digit code your authenticator app shows now.',
+    NotAuthorizedException: 'This sign-in took too long. Enter your password again.',
+    ExpiredCodeException: 'That code has expired. Enter the code your app shows now.',
+  },
+  // Forgotten password: a wrong code and an unknown account get the same answer (nothing tells them apart).
+  reset: {
+    CodeMismatchException:
+      'That code is not right. Check the e-mail or username and the latest code we sent, or send a new one.',
+    UserNotFoundException:
+      'That code is not right. Check the e-mail or username and the latest code we sent, or send a new one.',
+    ExpiredCodeException: 'That code has expired. Send a new one and use the latest e-mail.',
+  },
+  'change-password': {
+    NotAuthorizedException: 'Your current password is not right.',
+  },
+  'account-delete': {
+    NotAuthorizedException: 'Your session has ended. Sign in again, then delete your account.',
+  },
+};
+
+/**
+ * A sentence for the page from a Cognito error. context: 'signin' | 'signin-code' | 'signup' | 'verify' | 'resend'
+ * | 'reset' | 'change-password' | 'two-step' | 'account-delete'.
+ */
 export function describeAuthError(err, context) {
   const code = err?.code || err?.name || '';
   const message = err?.message || '';
+  const specific = CONTEXT_MESSAGES[context]?.[code];
+  if (specific) return specific;
+  if (err instanceof NotSignedInError) return 'Your session has ended. Sign in again.';
   if ((code === 'NotAuthorizedException' || code === 'UserNotFoundException') && context === 'signin') {
     // One answer for both, so the form does not reveal which e-mails have accounts.
     return 'Incorrect username, e-mail or password.';

@@ -47,6 +47,10 @@ function isNumeric(rule) {
 // the point of this expression, hence the one rule switched off for it.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+// Refused by the API too (domain.TextRule), each with its own message: characters that reorder the text around them
+// (bidirectional embeddings, overrides, isolates) and invisible tag characters, which can carry hidden text.
+const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/;
+const TAG_CHARACTER = /[\u{E0000}-\u{E007F}]/u;
 
 /** The check for one JSON Schema property: messages worded like the API's ("Year must be 1900–2027"). */
 export function schemaCheck(rule, { label, required = true }) {
@@ -67,6 +71,8 @@ export function schemaCheck(rule, { label, required = true }) {
     const text = String(raw).trim();
     if (text === '') return required ? `${label} is required.` : '';
     if (CONTROL.test(text)) return `${label} must not contain control characters.`;
+    if (BIDI_CONTROL.test(text)) return `${label} must not contain characters that reverse the text's direction.`;
+    if (TAG_CHARACTER.test(text)) return `${label} must not contain invisible tag characters.`;
     if (pattern && !pattern.test(text)) return `${label} needs at least one visible character.`;
     const length = charLength(text);
     if (rule.maxLength != null && length > rule.maxLength) {

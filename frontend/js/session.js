@@ -1,8 +1,10 @@
-// Guard for pages that need a signed-in user (dashboard, add album): redirects to sign-in when there is no session,
-// fills the header (#user-name, #user-email), wires #sign-out, and keeps album data out of the back/forward cache:
-// onLeave runs on pagehide (clear the data), and a page restored from that cache is re-checked before onReturn.
-import { hasStoredSession, currentSession, profileOf, setFlash, signOut } from './auth.js';
+// Guard for pages that need a signed-in user (dashboard, add album, account): redirects to sign-in when there is no
+// session, fills the header (#user-name, #user-email), wires #sign-out, shows the previous page's flash message as a
+// toast, and keeps album data out of the back/forward cache: onLeave runs on pagehide (clear the data), and a page
+// restored from that cache is re-checked before onReturn.
+import { hasStoredSession, currentSession, profileOf, setFlash, signOut, takeFlash } from './auth.js';
 import { byId } from './dom.js';
+import { showToast } from './toast.js';
 
 function toSignIn() {
   window.location.replace('signin.html');
@@ -40,6 +42,8 @@ export async function requireSignIn({ onLeave = () => {}, onReturn = () => {} } 
   });
 
   document.body.dataset.auth = 'ok';
+  const flash = takeFlash();
+  if (flash) showToast({ message: flash.text, kind: flash.kind });
   return { session: current.session, profile };
 }
 

@@ -237,3 +237,25 @@ def test_dashboard_on_a_phone(page: Page, a11y_user: User, sign_in: Callable[[Pa
     # THEN no state has a serious violation
     open_dashboard_states(page, audit, "dashboard 375px")
     audit.assert_clean()
+
+
+def test_account_pages(page: Page, site, new_user, sign_in: Callable[[Page, User], None], audit: Audit) -> None:
+    # GIVEN the forgotten-password page, then its second step (the same for any login)
+    page.goto(site.url("forgot-password.html"))
+    expect(page.locator("#forgot-form")).to_be_visible()
+    audit.check_both_themes(page, "forgot password")
+    page.fill("#forgot-login", "a11y-nobody@example.com")
+    page.click("#forgot-submit")
+    expect(page.locator("#reset-form")).to_be_visible()
+    submit_empty(page, "#reset-form", "#reset-code-error")
+    audit.check_both_themes(page, "forgot password: code and new password, with field errors")
+    # WHEN a signed-in user opens their account page, and starts turning on two-step sign-in (secret and QR code)
+    sign_in(page, new_user(label="a11yaccount"))
+    page.click("#account-link")
+    expect(page.locator("#two-step-on")).to_be_visible()
+    audit.check_both_themes(page, "account")
+    page.click("#two-step-on")
+    expect(page.locator("#two-step-qr")).to_be_visible()
+    audit.check_both_themes(page, "account: two-step setup")
+    # THEN none of these states has a serious violation
+    audit.assert_clean()

@@ -14,8 +14,9 @@ PUBLIC_PAGES = {
     "signin.html": "#signin-form",
     "signup.html": "#signup-form",
     "verify.html": "#verify-form",
+    "forgot-password.html": "#forgot-form",
 }
-PROTECTED_PAGES = ["dashboard.html", "add-album.html"]
+PROTECTED_PAGES = ["dashboard.html", "add-album.html", "account.html"]
 
 
 @pytest.mark.parametrize(("name", "form"), PUBLIC_PAGES.items())

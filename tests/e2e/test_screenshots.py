@@ -19,7 +19,8 @@ SHOTS = ARTIFACTS / "screenshots"
 WIDTHS = {"phone": 390, "tablet": 768, "desktop": 1280}
 HEIGHT = 844
 TOUCH_MIN_PX = 44
-PUBLIC = {"index": "#create-account", "signin": "#signin-form", "signup": "#signup-form", "verify": "#verify-form"}
+PUBLIC = {"index": "#create-account", "signin": "#signin-form", "signup": "#signup-form", "verify": "#verify-form",
+          "forgot-password": "#forgot-form"}
 ROWS = 'tr[data-testid="album-row"]'
 THEMES = ("light", "dark")
 
@@ -88,3 +89,9 @@ def test_every_page_at_every_width_in_both_themes(page: Page, site, shot_user: U
     page.click("#album-submit")
     expect(page.locator("#album-rank-error")).not_to_be_empty()
     capture_every_width_and_theme(page, "add-album-errors")
+    # the account page, with the two-step setup open (its secret and QR code)
+    page.goto(site.url("account.html"))
+    expect(page.locator("#two-step-on")).to_be_visible()
+    page.click("#two-step-on")
+    expect(page.locator("#two-step-qr")).to_be_visible()
+    capture_every_width_and_theme(page, "account")

@@ -3,7 +3,7 @@
 // [data-hint-for=<name>], #album-submit, #album-form-message. Success -> dashboard.html?added=<Rank>.
 import { ApiError, createAlbum, describeApiError } from '../api.js';
 import { config } from '../app-config.js';
-import { NotSignedInError } from '../auth.js';
+import { NotSignedInError, setFlash } from '../auth.js';
 import { byId, clearMessage, showMessage } from '../dom.js';
 import {
   applySchemaHints,
@@ -72,6 +72,11 @@ async function failed(err, album) {
 async function main() {
   const signedIn = await requireSignIn({ onLeave: () => form.reset() });
   if (!signedIn) return;
+  if (!signedIn.profile.isEditor) {
+    setFlash('Only editors can add albums. You can read them.', 'info');
+    window.location.replace('dashboard.html');
+    return;
+  }
   applySchemaHints(form, config.albumSchema);
   form.addEventListener('submit', submit);
   byId('album-rank').focus();

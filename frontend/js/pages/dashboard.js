@@ -3,7 +3,9 @@
 // #albums-loading, #albums-empty, #albums-error (+ #albums-retry), #search-empty, #album-count, #search,
 // sort buttons th button[data-sort-key=Rank|Album|Artist|Genre|Year] (th[aria-sort]), #load-more, #load-all,
 // #reload-albums, #dashboard-message, #decade-chart (li[data-decade][data-count]), #chart-caption, #delete-dialog
-// (#delete-dialog-text, #delete-confirm, #delete-cancel), header #user-name, #user-email, #sign-out, #add-album-link.
+// (#delete-dialog-text, #delete-confirm, #delete-cancel), header #user-name, #user-email, #account-link, #sign-out,
+// #add-album-link. A reader (not in the Cognito group `editors`) sees no Add, Edit or Delete but #read-only-notice,
+// whose #check-access asks Cognito for a new token (after being made an editor); a 403 turns the page read-only.
 // The address carries the view: dashboard.html?q=dylan&sort=Year&order=desc (reload, Back/Forward and a pasted
 // link show the same view). dashboard.html?added=N shows album N highlighted (tr.is-new), at the top if it is not on
 // the first page.
@@ -17,7 +19,7 @@ import {
   updateAlbum,
 } from '../api.js';
 import { config } from '../app-config.js';
-import { NotSignedInError } from '../auth.js';
+import { NotSignedInError, refreshedProfile } from '../auth.js';
 import { COLUMNS, EDITABLE, forgetRows, renderRows } from '../album-table.js';
 import { renderDecadeChart } from '../decade-chart.js';
 import { byId, showMessage } from '../dom.js';
@@ -49,6 +51,9 @@ const ui = {
   chartCaption: byId('chart-caption'),
   dialog: byId('delete-dialog'),
   dialogText: byId('delete-dialog-text'),
+  addLink: byId('add-album-link'),
+  readOnlyNotice: byId('read-only-notice'),
+  checkAccess: byId('check-access'),
 };
 
 const state = {
@@ -67,6 +72,7 @@ const state = {
   busyRank: null,
   highlightRank: null,
   pendingDelete: null,
+  readOnly: true, // until the ID token says the user is an editor
 };
 
 /** About the list as a whole (loading, loaded): the message line above the table. */
@@ -133,6 +139,7 @@ function render(focusKey = null) {
     schema: config.albumSchema,
     actions,
     focusKey,
+    readOnly: state.readOnly,
   });
   renderStatus();
   // Visible in the browser's performance panel; `make bench` reads it (main-thread cost of one re-render).
@@ -205,10 +212,47 @@ function countChange(removed, added) {
 
 // ---- loading ---------------------------------------------------------------------------------------------------
 
+// ---- readers and editors ---------------------------------------------------------------------------------------
+
+/** Show or hide what only editors may use. The API decides on every write; this only keeps the page honest. */
+function applyRole(isEditor) {
+  state.readOnly = !isEditor;
+  ui.addLink.hidden = state.readOnly;
+  ui.readOnlyNotice.hidden = !state.readOnly;
+  if (state.readOnly) {
+    state.editing = null;
+    state.pendingDelete = null;
+    if (ui.dialog.open) ui.dialog.close();
+  }
+}
+
+/** After being made an editor (`make editor`): a new ID token carries the group at once, without signing out. */
+async function checkAccess() {
+  ui.checkAccess.disabled = true;
+  try {
+    const profile = await refreshedProfile();
+    applyRole(profile.isEditor);
+    render();
+    confirmAction(
+      profile.isEditor ? 'You are an editor now: you can add, change and delete albums.' : 'You can still only read.',
+      { kind: profile.isEditor ? 'success' : 'info' },
+    );
+  } catch (err) {
+    await handleFailure(err, actionFailed);
+  } finally {
+    ui.checkAccess.disabled = false;
+  }
+}
+
 async function handleFailure(err, fallback) {
   if (err instanceof NotSignedInError) {
     await sessionEnded();
     return true;
+  }
+  if (err instanceof ApiError && err.code === 'forbidden') {
+    // The token said "editor" but the API no longer agrees (the role was taken away): read-only from now on.
+    applyRole(false);
+    render();
   }
   if (!(err instanceof ApiError)) console.error(err);
   if (fallback) fallback(describeApiError(err));
@@ -547,6 +591,7 @@ function wire() {
   ui.loadMore.addEventListener('click', () => loadMore());
   ui.loadAll.addEventListener('click', () => loadAll());
   ui.reload.addEventListener('click', () => start());
+  ui.checkAccess.addEventListener('click', checkAccess);
   byId('albums-retry').addEventListener('click', () => (state.loadedOnce ? loadMore() : start()));
   ui.dialog.addEventListener('close', () => {
     if (ui.dialog.returnValue === 'confirm') confirmDelete();
@@ -599,6 +644,7 @@ async function main() {
   if (window.matchMedia('(max-width: 900px)').matches) byId('chart-details').open = false;
   const signedIn = await requireSignIn({ onLeave: reset, onReturn: () => start() });
   if (!signedIn) return;
+  applyRole(signedIn.profile.isEditor);
   wire();
   const addedRank = takeAddedRank();
   state.view = addedRank === null ? viewFromAddress() : { q: '', sort: 'Rank', order: 'asc' };
