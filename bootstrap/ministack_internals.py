@@ -1,8 +1,8 @@
 """Every MiniStack internal our server relies on, named in ONE place (MiniStack 1.5.33).
 
-MiniStack has no public API for what `bootstrap/ministack_server.py`, `ministack_fixes.py` and `durability.py` do
-(saving while running, a write-ahead journal of item and user changes, one Cognito fidelity fix), so they reach into
-its modules. Each name they use is listed here, with what it must be; `tests/unit/test_ministack_internals.py` checks
+MiniStack has no public API for what `bootstrap/ministack_server.py`, `ministack_fixes.py`,
+`ministack_fix_accounts.py` and `durability.py` do (saving while running, a write-ahead journal of item and user
+changes, the fidelity fixes), so they reach into its modules. Each name they use is listed here, with what it must be; `tests/unit/test_ministack_internals.py` checks
 every entry (and the behaviour the journal depends on: an item write goes through `_set_item`/`_remove_item`, a
 snapshot of the stores round-trips), so an upgrade that renames, moves or reshapes one fails a test instead of
 silently losing data. Read this list again on every MiniStack upgrade.
@@ -57,6 +57,15 @@ INTERNALS: tuple[Internal, ...] = (
     Internal("ministack.services.cognito", "_pool_for_client", "function", "the pool of an app client"),
     Internal("ministack.services.cognito", "_attr_list_to_dict", "function", "user attributes as a dict"),
     Internal("ministack.services.cognito", "_dict_to_attr_list", "function", "... and back"),
+    # --- accounts (ministack_fix_accounts.py): PostConfirmation, attribute updates, group memberships -------------
+    *(Internal("ministack.services.cognito", name, "function", "wrapped (looked up by name per request)")
+      for name in ("_admin_confirm_sign_up", "_confirm_forgot_password", "_update_user_attributes", "_delete_user",
+                   "_admin_delete_user")),
+    *(Internal("ministack.services.cognito", name, "function", "used as cognito.py's own triggers use it")
+      for name in ("_resolve_pool", "_pool_region", "_user_pool_for_access_token", "_token_claims",
+                   "error_response_json")),
+    *(Internal("ministack.services.lambda_svc", name, "function", "invokes a trigger as cognito.py's PreSignUp does")
+      for name in ("_get_func_record_for_ref", "_execution_record_for_config", "_execute_function_with_config_scope")),
     # --- point-in-time recovery from a template (ministack_fixes.py) ----------------------------------------------
     Internal("ministack.services.cloudformation.provisioners", "_RESOURCE_HANDLERS", "store",
              "type -> {'create', 'update', ...}: the table's two are wrapped"),

@@ -663,6 +663,7 @@ def _clean_end(stack_dir: Path) -> None:
 
 async def serve(stack_dir: Path, host: str, port: int) -> None:
     import ministack.app
+    import ministack_fix_accounts  # noqa: F401 -- accounts: PostConfirmation, attribute updates, group memberships
     import ministack_fixes  # noqa: F401 -- MiniStack fidelity fixes (this folder is on the path: we run by path)
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
