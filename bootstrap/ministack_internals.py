@@ -2,10 +2,10 @@
 
 MiniStack has no public API for what `bootstrap/ministack_server.py`, `ministack_fixes.py`,
 `ministack_fix_accounts.py` and `durability.py` do (saving while running, a write-ahead journal of item and user
-changes, the fidelity fixes), so they reach into its modules. Each name they use is listed here, with what it must be; `tests/unit/test_ministack_internals.py` checks
-every entry (and the behaviour the journal depends on: an item write goes through `_set_item`/`_remove_item`, a
-snapshot of the stores round-trips), so an upgrade that renames, moves or reshapes one fails a test instead of
-silently losing data. Read this list again on every MiniStack upgrade.
+changes, the fidelity fixes), so they reach into its modules. Each name they use is listed here, with what it must be;
+`tests/unit/test_ministack_internals.py` checks every entry (and the behaviour the journal depends on: an item write
+goes through `_set_item`/`_remove_item`, a snapshot of the stores round-trips), so an upgrade that renames, moves or
+reshapes one fails a test instead of silently losing data. Read this list again on every MiniStack upgrade.
 
 This module imports MiniStack lazily: `check()` and the accessors import what they name when called.
 """

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import Error as PlaywrightError
 
 from bootstrap.access import ROOT, Api, client, confirmed_user, outputs
 from bootstrap.emulator import Emulator
@@ -175,12 +176,24 @@ def test_a_saved_page_is_in_the_bucket_an_open_page_reloads_and_a_saved_template
             while b"saved while watching" not in s3.get_object(Bucket=bucket, Key=key)["Body"].read():
                 assert time.monotonic() - saved < SLOW_MACHINE_SECONDS, "the saved stylesheet never reached the bucket"
                 time.sleep(0.02)
-            page.wait_for_function("window.beforeTheSave === undefined", timeout=10_000)  # a new document: reloaded
+            # A new document (the page reloaded) has no `beforeTheSave`. Polled from here: wait_for_function evaluates
+            # its predicate with eval, which the pages' CSP (script-src 'self') refuses.
+            deadline = time.monotonic() + 10
+            while not _reloaded(page):
+                assert time.monotonic() < deadline, "the open page did not reload"
+                time.sleep(0.05)
         finally:
             browser.close()
     watcher.wait_for(f"frontend/{key}")
     (tree / "template.yaml").touch()  # a saved stack definition is deployed (here: unchanged, so no change set)
     assert "template.yaml  ->  redeployed" in watcher.wait_for("redeployed", seconds=60)
+
+
+def _reloaded(page: Any) -> bool:
+    try:
+        return page.evaluate("window.beforeTheSave") is None
+    except PlaywrightError:  # the old document went away mid-call: the reload is under way
+        return False
 
 
 def free_port() -> int:
