@@ -39,10 +39,15 @@ export PORT STACK_DIR TARGET AWS_STACK_DIR
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
+# uv installs from the same registry as pip, the same pinned versions, in a fraction of the time (a clean .venv:
+# ~12 s instead of ~40; SAM CLI's venv: ~3 s instead of 30-85); bytecode compiled once here, not on every import.
+UV_VERSION := 0.9.5
+UV := $(VENV)/bin/uv
+
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet uv==$(UV_VERSION)
+	$(UV) pip install --quiet --python $(PY) --compile-bytecode -e '.[dev]'
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -52,14 +57,14 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.installed ## Create .venv and node_modules from the pinned versions
 
 # SAM CLI in a venv of its own (its pins differ from MiniStack's botocore pin), for tests/integration/test_sam_deploy.py
-# and for deploying template.yaml with `sam deploy`. Made by the tests (~30 s, once; `make test` makes it beside the
-# other suites, tests/suites.py), not by `make up`.
+# and for deploying template.yaml with `sam deploy`. Made by the tests (a few seconds, once; `make test` makes it beside
+# the other suites, tests/suites.py), not by `make up`.
 SAM_CLI_VERSION := 1.170.0
 SAM_VENV := .venv-sam
 
-$(SAM_VENV)/.installed-$(SAM_CLI_VERSION):
-	@test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
+$(SAM_VENV)/.installed-$(SAM_CLI_VERSION): $(VENV)/.installed
+	@test -x $(SAM_VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON) $(SAM_VENV)
+	$(UV) pip install --quiet --python $(SAM_VENV)/bin/python --compile-bytecode aws-sam-cli==$(SAM_CLI_VERSION)
 	@touch $@
 
 sam: $(SAM_VENV)/.installed-$(SAM_CLI_VERSION) ## Install SAM CLI into .venv-sam (`make test` needs it)
