@@ -2,13 +2,14 @@
 
     python -m tests.suites            # what `make test` runs (PORT / STACK_DIR name the test stack)
 
-What runs at the same time, and why: lint and the unit tests need no stack, so they start at once and go on beside
-everything else. Once the test stack is up, the few tests that need it to themselves (marker `alone`: they fill its
-gate or break a function on purpose) run one at a time; then the integration, browser and Postman suites run side
-by side (each pytest suite with two pytest-xdist workers; every test uses its own users and ranks and expects
-other writers meanwhile). The machine's two cores are the limit: the schedule only keeps them busy, the suites' own
-CPU cost is what sets the total (see README, Tests). Nothing waits on a fixed sleep. Timings go to
-test-results/timings.json (read by `make bench`); a run that collects no test fails.
+What runs at the same time, and why: lint, the unit tests, SAM CLI's venv and the integration modules that run stacks
+of their own (marker `own_stack`) need no test stack, so they start at once and go on beside everything else. Once the
+test stack is up, the few tests that need it to themselves (marker `alone`: they fill its gate or break a function on
+purpose) run one at a time; then the integration, browser and Postman suites run side by side (each pytest suite with
+two pytest-xdist workers; every test uses its own users and ranks and expects other writers meanwhile). The machine's
+two cores are the limit: the schedule only keeps them busy, the suites' own CPU cost is what sets the total (see
+README, Tests). Nothing waits on a fixed sleep. Timings go to test-results/timings.json (read by `make bench`); a run
+that collects no test fails.
 """
 
 from __future__ import annotations
@@ -123,15 +124,18 @@ def main() -> int:
     stack = Step("stack", ["bash", "-c", f"{PYTHON} -m bootstrap reset && {PYTHON} -m bootstrap up > {stack_log} 2>&1"
                            f" || {{ cat {stack_log}; exit 1; }}"])
     unit = pytest_step("unit", "tests/unit")
-    # SAM CLI's venv for tests/integration/test_sam_deploy.py (~30 s to install, once): made beside everything else;
-    # that test waits for it.
+    # SAM CLI's venv for tests/integration/test_sam_deploy.py (a few seconds to install, once): made beside everything
+    # else; that test waits for it.
     sam = Step("sam venv", ["make", "--no-print-directory", "sam"])
-    steps = [sam, lint, stack, unit]
+    # The integration modules that run stacks of their own (marker `own_stack`) need nothing of the test stack: they
+    # start at once too, and their waiting (deploys, kills, timeouts) overlaps everything else.
+    own = pytest_step("own-stacks", "tests/integration", "-m", "own_stack and not alone", "--no-loadscope-reorder")
+    steps = [sam, lint, stack, unit, own]
     together: list[Step] = []
 
     # 1. Lint and the unit tests need no stack: they start at once, beside the stack's start, and go on beside
     #    everything that follows.
-    beside = [in_background(sam), in_background(unit), in_background(lint)]
+    beside = [in_background(sam), in_background(own), in_background(unit), in_background(lint)]
     stack.run(quiet=True)
     if stack.status != 0:
         print(stack.output)
@@ -142,14 +146,14 @@ def main() -> int:
         # 3. The suites on the stack, side by side (their tests are written for other writers meanwhile: each uses
         #    its own users and ranks), so the cores stay busy while one suite waits on the stack or a browser.
         together = [pytest_step("e2e", "tests/e2e", "-m", "not alone"),
-                    pytest_step("integration", "tests/integration", "-m", "not alone", "--no-loadscope-reorder"),
+                    pytest_step("integration", "tests/integration", "-m", "not alone and not own_stack"),
                     Step("postman", [PYTHON, "tests/postman/run.py"], junit=RESULTS / "newman.xml")]
         for thread in [in_background(step) for step in together]:
             thread.join()
         steps += [alone, *together]
     for thread in beside:
         thread.join()
-    for step in [sam, lint, unit, *together]:  # those that ran quietly, beside others
+    for step in [sam, lint, unit, own, *together]:  # those that ran quietly, beside others
         print(step.output if step.status != 0 else _last_line(step.output))
     down = Step("stack down", [PYTHON, "-m", "bootstrap", "down"]).run(quiet=True)
 
