@@ -61,7 +61,7 @@ def burst(api_factory, clients: int = CLIENTS, rounds: int = ROUNDS) -> dict[str
 
 
 def run(bench: Bench) -> tuple[list[Row], dict]:
-    from bootstrap.access import Api, confirmed_user
+    from tests.clients import Api, confirmed_user
 
     user = confirmed_user("burst")
     Api(user).get(limit=50)  # one warm worker, as after any first page view

@@ -101,12 +101,12 @@ class Bench:
 
     @cached_property
     def user(self):
-        from bootstrap.access import confirmed_user
+        from tests.clients import confirmed_user
 
         return confirmed_user("bench")
 
     def api(self, user: Any = None):
-        from bootstrap.access import Api
+        from tests.clients import Api
 
         return Api(user or self.user)
 

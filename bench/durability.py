@@ -159,7 +159,7 @@ def writes(apis: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def hard_kill(bench: Bench) -> dict[str, Any]:
     """Acknowledged changes through the API, SIGKILL at once, start, count what came back."""
-    from bootstrap.access import Api, confirmed_user, sign_in
+    from tests.clients import Api, confirmed_user, sign_in
 
     user = confirmed_user("kill")  # a sign-up and its confirmation (by the e-mail's code)
     api = Api(user)

@@ -67,7 +67,7 @@ def graceful(bench: Bench) -> dict[str, Any]:
     state_mb = directory_size_mb(bench.config.stack_dir / "state")
     start_s, _ = timed(bench.emulator.start)
     after = snapshot(bench)
-    from bootstrap.access import sign_in
+    from tests.clients import sign_in
 
     sign_in(bench.user)  # the user can still sign in (the signing key persisted with the state)
     first_call_s, response = timed(lambda: bench.api().get(rank=1))
@@ -77,7 +77,7 @@ def graceful(bench: Bench) -> dict[str, Any]:
 
 
 def hard_kill(bench: Bench) -> dict[str, Any]:
-    from bootstrap.access import confirmed_user
+    from tests.clients import confirmed_user
 
     api = bench.api()
     acknowledged: list[str] = []

@@ -50,8 +50,8 @@ class Sample:
 @dataclass
 class Worker:
     index: int
-    user: Any  # bootstrap.access.User
-    api: Any  # bootstrap.access.Api
+    user: Any  # tests.clients.User
+    api: Any  # tests.clients.Api
     seed: int
     model: dict[int, dict] = field(default_factory=dict)  # own rank -> the album as last acknowledged
     uncertain: set[int] = field(default_factory=set)  # ranks whose last write got no clear answer
@@ -186,13 +186,13 @@ class Worker:
 
 
 def make_users(bench: Bench, count: int) -> list[Any]:
-    from bootstrap.access import confirmed_user
+    from tests.clients import confirmed_user
 
     return [confirmed_user(f"load{i}") for i in range(count)]
 
 
 def run_load(bench: Bench) -> tuple[list[Worker], float]:
-    from bootstrap.access import Api
+    from tests.clients import Api
 
     api_url = bench.outputs["ApiUrl"]
     if urlparse(api_url).hostname not in {"127.0.0.1", "localhost", "::1"}:

@@ -1,4 +1,4 @@
-"""Test-only helpers on top of bootstrap.access (the stack's outputs, clients, users and the API client)."""
+"""Test-only helpers on top of tests.clients (users and the API client) and bootstrap.access (outputs, clients)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import secrets
 import socket
 from collections.abc import Collection
 
-from bootstrap.access import Api
+from tests.clients import Api
 
 FREE_RANKS = range(600_000, 1_000_000)  # far above the seeded 1..500, so a test album never lands among them
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from bootstrap.access import Api, client, confirmed_user
+from bootstrap.access import client
+from tests.clients import Api, confirmed_user
 from tests.support import free_rank
 
 # ---- albums the tests create ---------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from bootstrap.access import ROOT, User, confirmed_user, make_password
+from bootstrap.access import ROOT
+from tests.clients import User, confirmed_user, make_password
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser_context_args(bypass_csp=True)]
 

@@ -12,8 +12,9 @@ import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
-from bootstrap.access import ROOT, User, cognito, make_password, read_code
-from bootstrap.access import sign_in as sign_in_for_tokens
+from bootstrap.access import ROOT
+from tests.clients import User, cognito, make_password, read_code
+from tests.clients import sign_in as sign_in_for_tokens
 from tests.e2e.browser import Site
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from bootstrap.access import cognito, read_code
+from tests.clients import cognito, read_code
 from tests.e2e.browser import person_chromium_path
 
 pytestmark = pytest.mark.e2e

@@ -14,7 +14,8 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from bootstrap.access import User, client, make_password, read_code
+from bootstrap.access import client
+from tests.clients import User, make_password, read_code
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ import secrets
 import pytest
 from playwright.sync_api import Page, expect
 
-from bootstrap.access import make_password, read_code
+from tests.clients import make_password, read_code
 
 pytestmark = pytest.mark.e2e
 

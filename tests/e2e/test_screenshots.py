@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from bootstrap.access import User, confirmed_user
+from tests.clients import User, confirmed_user
 from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.e2e

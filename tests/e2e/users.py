@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from bootstrap.access import User, confirmed_user, sign_up
+from tests.clients import User, confirmed_user, sign_up
 from tests.e2e.browser import Site
 
 # ---- users ------------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bootstrap.access import Api, User, confirmed_user
+from tests.clients import Api, User, confirmed_user
 from tests.support import free_rank as free_rank_for
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bootstrap.access import User, cognito, confirmed_user, outputs, read_code, sign_up
+from bootstrap.access import outputs
+from tests.clients import User, cognito, confirmed_user, read_code, sign_up
 
 EDITORS = "editors"
 

@@ -1,6 +1,6 @@
 """The Albums API contract end to end: API Gateway -> authorizer -> Lambda -> DynamoDB, with a real ID token."""
 
-from bootstrap.access import Api, User
+from tests.clients import Api, User
 from tests.integration.conftest import album
 
 

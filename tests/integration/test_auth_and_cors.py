@@ -5,7 +5,8 @@ import base64
 import pytest
 import requests
 
-from bootstrap.access import Api, outputs
+from bootstrap.access import outputs
+from tests.clients import Api
 
 METHODS = ["GET", "POST", "PUT", "DELETE"]
 

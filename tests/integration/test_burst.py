@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bench.burst import burst
-from bootstrap.access import Api
+from tests.clients import Api
 
 
 @pytest.mark.alone

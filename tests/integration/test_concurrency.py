@@ -2,7 +2,7 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
-from bootstrap.access import Api
+from tests.clients import Api
 from tests.integration.conftest import album
 
 

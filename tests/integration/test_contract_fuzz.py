@@ -19,7 +19,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from bootstrap.access import ROOT, Api, User, confirmed_user
+from bootstrap.access import ROOT
+from tests.clients import Api, User, confirmed_user
 
 schema = schemathesis.openapi.from_path(ROOT / "api" / "openapi.yaml")
 SAFE_RANKS = 600_000

@@ -28,9 +28,10 @@ import pytest
 import requests
 from playwright.sync_api import Error as PlaywrightError
 
-from bootstrap.access import ROOT, Api, client, confirmed_user, outputs
+from bootstrap.access import ROOT, client, outputs
 from bootstrap.emulator import Emulator
 from bootstrap.watch import RELOAD_TAG
+from tests.clients import Api, confirmed_user
 from tests.dap_client import DapClient
 from tests.support import throwaway_port
 

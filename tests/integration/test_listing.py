@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from bootstrap.access import ROOT, Api, outputs
+from bootstrap.access import ROOT, outputs
+from tests.clients import Api
 from tests.integration.conftest import album
 
 SEED = [

@@ -23,10 +23,11 @@ import pytest
 from bench.burst import burst
 from bootstrap import stack
 from bootstrap import template as tpl
-from bootstrap.access import ROOT, Api, User, confirmed_user, outputs, sign_in
+from bootstrap.access import ROOT, outputs
 from bootstrap.emulator import Emulator
 from bootstrap.errors import StackError
 from bootstrap.target import resolve
+from tests.clients import Api, User, confirmed_user, sign_in
 from tests.integration.conftest import album
 from tests.support import free_rank, throwaway_port
 

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from bootstrap.access import ROOT, Api, User, cognito, confirmed_user, outputs, sign_in
+from bootstrap.access import ROOT, outputs
+from tests.clients import Api, User, cognito, confirmed_user, sign_in
 from tests.integration.conftest import album
 from tests.support import free_rank
 

@@ -21,8 +21,9 @@ import pytest
 import requests
 
 from bootstrap import template as tpl
-from bootstrap.access import ROOT, User, make_password, session
+from bootstrap.access import ROOT, session
 from bootstrap.emulator import Emulator
+from tests.clients import User, make_password
 from tests.integration.conftest import album
 from tests.support import throwaway_port
 

@@ -7,7 +7,8 @@ import secrets
 
 import pytest
 
-from bootstrap.access import cognito, make_password, outputs, read_code, sign_in, sign_up
+from bootstrap.access import outputs
+from tests.clients import cognito, make_password, read_code, sign_in, sign_up
 
 
 def test_a_wrong_code_is_refused_and_the_mailed_code_confirms() -> None:

@@ -24,7 +24,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run as a script (`make test-postman`): make `tests.support` importable
 
-from bootstrap.access import StackNotRunning, confirmed_user, outputs  # noqa: E402
+from bootstrap.access import StackNotRunning, outputs  # noqa: E402
+from tests.clients import confirmed_user  # noqa: E402
 
 COLLECTION = ROOT / "tests" / "postman" / "albums.postman_collection.json"
 NEWMAN = ROOT / "node_modules" / ".bin" / "newman"
