@@ -23,11 +23,9 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from bootstrap.errors import StackError
+from bootstrap.server_protocol import IDENTITY_PATH, RUN_FILE, STOP_FILE
 
 HEALTH_PATH = "/_ministack/health"
-IDENTITY_PATH = "/_stack/identity"  # answered by bootstrap/ministack_server.py
-RUN_FILE = "running.json"  # exists while the server runs; left behind by a crash
-STOP_FILE = "stop.json"  # the server's progress while it saves at stop
 UNCLEAN_END_FILE = "unclean-end.json"  # a run file found at start, kept until `up` has reported it
 SERVER_SCRIPT = Path(__file__).resolve().with_name("ministack_server.py")
 STUCK_SECONDS = 60  # a stopping server that shows no progress for this long is killed

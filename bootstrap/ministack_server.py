@@ -55,9 +55,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from albums.http import cors_headers, error_body
 from bootstrap import ministack_internals as internals
 from bootstrap.durability import DYNAMODB, ITEM_ACTIONS, JOURNALED, CognitoChange, Durability
 from bootstrap.journal import MARKER, Journal, snapshot_segment
+from bootstrap.server_protocol import IDENTITY_PATH, RUN_FILE, SITE_CHANGED, SITE_PATH, SITE_RELOAD_SCRIPT, STOP_FILE
 
 if TYPE_CHECKING:  # hypercorn itself is imported only by serve()
     from hypercorn.typing import ASGIFramework
@@ -69,9 +71,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-IDENTITY_PATH = "/_stack/identity"
-RUN_FILE = "running.json"
-STOP_FILE = "stop.json"
 LAST_RUN_FILE = "last-run.json"
 SAVE_INTERVAL = float(os.environ.get("STACK_SAVE_INTERVAL", "1.0"))
 SAVE_TICK = 0.1
@@ -84,7 +83,6 @@ COMPACT_BYTES = int(os.environ.get("STACK_JOURNAL_COMPACT_BYTES", str(8 * 2**20)
 COMPACT_RATIO = float(os.environ.get("STACK_JOURNAL_COMPACT_RATIO", "0.5"))  # of the snapshot's size
 COMPACT_IDLE_SECONDS = float(os.environ.get("STACK_JOURNAL_COMPACT_IDLE", "60"))
 JOURNAL_TICK = 0.05
-SITE_PATH = "/_stack/site/"  # make watch's reload endpoints
 SITE_WAIT_SECONDS = 25  # a page's long poll for a change of the site
 RELOAD_SCRIPT = Path(__file__).resolve().with_name("watch_reload.js")
 # CloudFormation calls that start a deploy, which runs after the call has been answered.
@@ -547,7 +545,7 @@ class StackServer:
         if self.site_changed is None:
             self.site_changed = asyncio.Condition()
         name, method = scope["path"][len(SITE_PATH):], scope["method"]
-        if name == "reload.js" and method == "GET":
+        if name == SITE_RELOAD_SCRIPT and method == "GET":
             return await _send_body(send, 200, RELOAD_SCRIPT.read_bytes(), b"text/javascript; charset=utf-8")
         if name == "version" and method == "GET":
             query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -557,7 +555,7 @@ class StackServer:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.site_changed.wait(), SITE_WAIT_SECONDS)
             return await _send_body(send, 200, json.dumps({"version": self.site_version}).encode())
-        if name == "changed" and method == "POST":
+        if name == SITE_CHANGED and method == "POST":
             while (await receive()).get("more_body"):
                 pass
             self.site_version += 1
@@ -606,9 +604,8 @@ class StackServer:
 # The one origin the stack's API allows locally is the site's, served by this very server (the template's SiteOrigin,
 # which the bootstrap sets to the emulator's address).
 SITE_ORIGIN = f"http://{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('GATEWAY_PORT', '4566')}"
-_CORS = [(b"access-control-allow-origin", SITE_ORIGIN.encode()),
-         (b"access-control-allow-headers", b"Content-Type,Authorization"),
-         (b"access-control-allow-methods", b"GET,POST,PUT,DELETE,OPTIONS")]
+# The same CORS headers and error shape as the functions' own answers (albums.http: one place for both).
+_CORS = [(name.lower().encode(), value.encode()) for name, value in cors_headers(SITE_ORIGIN).items()]
 
 
 async def _send_body(send: Send, status: int, body: bytes, content_type: bytes = b"application/json") -> None:
@@ -619,8 +616,8 @@ async def _send_body(send: Send, status: int, body: bytes, content_type: bytes =
 
 
 async def _send_error(send: Send, status: int, code: str, message: str) -> None:
-    """Our JSON error shape (as albums.http writes it), readable cross-origin, with a hint when to retry."""
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    """Our JSON error shape (albums.http's), readable cross-origin, with a hint when to retry."""
+    body = json.dumps(error_body(code, message)).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             (b"retry-after", RETRY_AFTER_SECONDS.encode()), *_CORS]})

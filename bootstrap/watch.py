@@ -38,10 +38,11 @@ from bootstrap import template as tpl
 from bootstrap.access import StackNotRunning
 from bootstrap.access import outputs as stack_outputs
 from bootstrap.errors import StackError
+from bootstrap.server_protocol import SITE_CHANGED, SITE_PATH, SITE_RELOAD_SCRIPT
 from bootstrap.target import ROOT, Target, resolve
 
-RELOAD_TAG = b'<script src="/_stack/site/reload.js" defer></script>'
-SITE_CHANGED_PATH = "/_stack/site/changed"
+RELOAD_TAG = f'<script src="{SITE_PATH}{SITE_RELOAD_SCRIPT}" defer></script>'.encode()
+SITE_CHANGED_PATH = SITE_PATH + SITE_CHANGED
 _SKIPPED = {"__pycache__", ".DS_Store"}
 
 
