@@ -212,6 +212,7 @@ def config_js(target: Target, outputs: dict[str, Any]) -> str:
         "cognitoEndpoint": f"{target.endpoint}/" if target.local else None,
         "apiUrl": outputs["ApiUrl"],
         "mailboxUrl": outputs["MailboxUrl"],
+        "albumFields": domain.fields_json(),  # the one field table: the site's columns and forms follow it
         "albumSchema": domain.album_json_schema(),
         "albumChangesSchema": domain.album_changes_json_schema(),
         # The listing's rules, as the GET function applies them.

@@ -1,7 +1,10 @@
 """The album model and every validation rule of the API, in one place.
 
-The same rule objects validate request bodies and query parameters and render the JSON Schema that the OpenAPI
-file (checked by a unit test) and the frontend's hints (`album_json_schema()` -> config.js) are built from.
+FIELDS is the one table of an album's fields: its name (in the contract and in the stored item alike), the label people
+read, its rule, and whether it is required, editable, sortable and searchable. The model, the validation of request
+bodies, the stored item (albums.table), the catalog's search and sort keys (albums.catalog), the JSON Schemas that the
+OpenAPI file is checked against and the site's forms and columns (config.js `albumFields`) all follow it. Adding an
+optional field is one line here (plus its place in api/openapi.yaml, which a unit test holds to this table).
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ TEXT_MIN_LENGTH, TEXT_MAX_LENGTH = 1, 200
 VERSION_MIN, VERSION_MAX = 1, 2**53 - 1
 PAGE_LIMIT_MIN, PAGE_LIMIT_MAX, PAGE_LIMIT_DEFAULT = 1, 100, 50
 MAX_BODY_BYTES = 16 * 1024
-# Listing: `sort` is any album field, `order` asc|desc; `q` is bounded so one search costs a bounded amount of work.
-SORT_FIELDS = ("Rank", "Album", "Artist", "Genre", "Year")
+# Listing: `sort` is any sortable album field (see FIELDS), `order` asc|desc; `q` is bounded so one search costs a
+# bounded amount of work.
 SORT_ORDERS = ("asc", "desc")
 SEARCH_MAX_LENGTH, SEARCH_MAX_WORDS = 100, 8
 BODY_NOT_UTF8 = "must be UTF-8 encoded JSON (it has bytes that are not UTF-8, or U+FFFD)"
@@ -198,14 +201,48 @@ VERSION = IntegerRule(VERSION_MIN, VERSION_MAX)
 PAGE_LIMIT = IntegerRule(PAGE_LIMIT_MIN, PAGE_LIMIT_MAX)
 TEXT = TextRule()
 
-ALBUM_FIELDS: dict[str, IntegerRule | TextRule] = {
-    "Rank": RANK,
-    "Album": TEXT,
-    "Artist": TEXT,
-    "Genre": TEXT,
-    "Year": YEAR,
-}
-CHANGEABLE_FIELDS = ("Album", "Artist", "Genre", "Year")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One album field. `name` is the contract's and the stored item's; `label` is what people read."""
+
+    name: str
+    label: str
+    rule: IntegerRule | TextRule
+    required: bool = True  # an optional field may be absent (old items, the seed) and is cleared by sending ""
+    editable: bool = True  # PUT may change it
+    sortable: bool = True  # GET ?sort=<name>
+    searchable: bool = True  # GET ?q= matches words in it
+
+    @property
+    def kind(self) -> str:
+        return "integer" if isinstance(self.rule, IntegerRule) else "text"
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("Rank", "Rank", RANK, editable=False, searchable=False),
+    Field("Album", "Album", TEXT),
+    Field("Artist", "Artist", TEXT),
+    Field("Genre", "Genre", TEXT),
+    Field("Year", "Year", YEAR),
+    Field("Label", "Record label", TEXT, required=False),
+)
+FIELD = {field.name: field for field in FIELDS}
+CHANGEABLE_FIELDS = tuple(field.name for field in FIELDS if field.editable)
+SORT_FIELDS = tuple(field.name for field in FIELDS if field.sortable)
+SEARCH_FIELDS = tuple(field.name for field in FIELDS if field.searchable)
+
+# A field's value: text or integer. An album's values map field names to them; an absent optional field is not there.
+Value = str | int
+Values = Mapping[str, Value]
+
+
+def fields_json() -> list[dict[str, Any]]:
+    """The field table as the site reads it (config.js `albumFields`), in display order."""
+    return [{"name": field.name, "label": field.label, "type": field.kind, "required": field.required,
+             "editable": field.editable, "sortable": field.sortable, "searchable": field.searchable}
+            for field in FIELDS]
 
 
 # --- model -------------------------------------------------------------------------------------------------------
@@ -213,34 +250,32 @@ CHANGEABLE_FIELDS = ("Album", "Artist", "Genre", "Year")
 
 @dataclass(frozen=True)
 class NewAlbum:
-    rank: int
-    title: str
-    artist: str
-    genre: str
-    year: int
+    """A validated POST body: the album's values (contract names; optional fields only when given)."""
+
+    values: Values
+
+    @property
+    def rank(self) -> int:
+        return int(self.values["Rank"])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Album:
-    rank: int
-    title: str
-    artist: str
-    genre: str
-    year: int
+    values: Values
     version: int
     created_at: str
     updated_at: str
     created_by: str
     updated_by: str
 
+    @property
+    def rank(self) -> int:
+        return int(self.values["Rank"])
+
     def to_json(self) -> dict[str, Any]:
-        """The API representation (field names as in the contract)."""
+        """The API representation (field names as in the contract; an absent optional field is left out)."""
         return {
-            "Rank": self.rank,
-            "Album": self.title,
-            "Artist": self.artist,
-            "Genre": self.genre,
-            "Year": self.year,
+            **{field.name: self.values[field.name] for field in FIELDS if field.name in self.values},
             "version": self.version,
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
@@ -274,10 +309,15 @@ class Page:
 
 @dataclass(frozen=True)
 class AlbumChanges:
-    """A validated PUT body: the fields to set (contract names, trimmed values) and the version the client saw."""
+    """A validated PUT body: the fields to set (contract names, trimmed values; None clears an optional field) and the
+    version the client saw."""
 
     version: int
-    fields: Mapping[str, str | int]
+    fields: Mapping[str, Value | None]
+
+    def applied_to(self, values: Values) -> dict[str, Value]:
+        changed = {**values, **self.fields}
+        return {name: value for name, value in changed.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -327,36 +367,48 @@ def _unknown_field_message(name: str) -> str:
     return "cannot be changed" if name == "Rank" else "unknown field"
 
 
+def _cleared(field: Field, value: object) -> bool:
+    """An optional text field sent as "" (or only spaces, as many as a text may have) means: no value."""
+    return (not field.required and isinstance(value, str) and len(value) <= TEXT_MAX_LENGTH
+            and not value.strip(" "))
+
+
 def validate_new_album(body: object) -> NewAlbum:
     """A POST body -> NewAlbum, or InvalidRequest naming every bad field."""
     data = _require_object(body)
-    errors = {name: "unknown field" for name in data if name not in ALBUM_FIELDS}
-    clean: dict[str, Any] = {}
-    for name, rule in ALBUM_FIELDS.items():
-        if name not in data:
-            errors[name] = "is required"
+    errors = {name: "unknown field" for name in data if name not in FIELD}
+    values: dict[str, Value] = {}
+    for field in FIELDS:
+        if field.name not in data or _cleared(field, data[field.name]):
+            if field.required:
+                errors[field.name] = "is required"
             continue
         try:
-            clean[name] = rule.check(data[name])
+            values[field.name] = field.rule.check(data[field.name])
         except _Invalid as problem:
-            errors[name] = str(problem)
+            errors[field.name] = str(problem)
     if errors:
         raise InvalidRequest(errors)
-    return NewAlbum(clean["Rank"], clean["Album"], clean["Artist"], clean["Genre"], clean["Year"])
+    return NewAlbum(values)
 
 
 def validate_album_changes(body: object) -> AlbumChanges:
-    """A PUT body (any of Album/Artist/Genre/Year plus the required `version`) -> AlbumChanges."""
+    """A PUT body (any editable field, plus the required `version`) -> AlbumChanges."""
     data = _require_object(body)
     allowed = {*CHANGEABLE_FIELDS, "version"}
     errors = {name: _unknown_field_message(name) for name in data if name not in allowed}
-    changes: dict[str, str | int] = {}
+    changes: dict[str, Value | None] = {}
     for name in CHANGEABLE_FIELDS:
-        if name in data:
-            try:
-                changes[name] = ALBUM_FIELDS[name].check(data[name])
-            except _Invalid as problem:
-                errors[name] = str(problem)
+        field = FIELD[name]
+        if name not in data:
+            continue
+        if _cleared(field, data[name]):
+            changes[name] = None
+            continue
+        try:
+            changes[name] = field.rule.check(data[name])
+        except _Invalid as problem:
+            errors[name] = str(problem)
     version = _checked(VERSION, data, "version", errors)
     if not changes and not errors:
         errors["body"] = f"must change at least one of {', '.join(CHANGEABLE_FIELDS)}"
@@ -467,20 +519,28 @@ def _reject_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]
 # --- schema ------------------------------------------------------------------------------------------------------
 
 
+def _field_schema(field: Field) -> dict[str, Any]:
+    schema = field.rule.schema()
+    if not field.required and field.kind == "text":
+        # An optional text may also be "" (or spaces): no value (clears it on PUT).
+        return {"anyOf": [schema, {"type": "string", "pattern": "^[ ]*$", "maxLength": TEXT_MAX_LENGTH}]}
+    return schema
+
+
 def album_json_schema() -> dict[str, Any]:
     """JSON Schema of the POST body (OpenAPI `AlbumInput`), with this year's Year maximum."""
     return {
         "title": "AlbumInput",
         "type": "object",
         "additionalProperties": False,
-        "required": list(ALBUM_FIELDS),
-        "properties": {name: rule.schema() for name, rule in ALBUM_FIELDS.items()},
+        "required": [field.name for field in FIELDS if field.required],
+        "properties": {field.name: _field_schema(field) for field in FIELDS},
     }
 
 
 def album_changes_json_schema() -> dict[str, Any]:
     """JSON Schema of the PUT body (OpenAPI `AlbumUpdate`)."""
-    properties = {name: ALBUM_FIELDS[name].schema() for name in CHANGEABLE_FIELDS}
+    properties = {name: _field_schema(FIELD[name]) for name in CHANGEABLE_FIELDS}
     properties["version"] = VERSION.schema()
     return {
         "title": "AlbumUpdate",

@@ -206,12 +206,9 @@ class AlbumRepository:
         current = self.get(rank)
         if current.version != changes.version:
             raise VersionConflict(current)
-        fields = {"Album": "title", "Artist": "artist", "Genre": "genre", "Year": "year"}
-        # Any: each value's type matches its field (validate_album_changes checked it), which a dict cannot say.
-        values: dict[str, Any] = {fields[name]: value for name, value in changes.fields.items()}
         updated = replace(
             current,
-            **values,
+            values=changes.applied_to(current.values),
             version=current.version + 1,
             updated_at=self._clock(),
             updated_by=caller,
@@ -375,7 +372,7 @@ class AlbumRepository:
 
     def _stamped(self, new: NewAlbum, caller: str) -> Album:
         now = self._clock()
-        return Album(new.rank, new.title, new.artist, new.genre, new.year, 1, now, now, caller, caller)
+        return Album(values=new.values, version=1, created_at=now, updated_at=now, created_by=caller, updated_by=caller)
 
 
 def _stored_album(reason: Mapping[str, Any]) -> Album | None:
@@ -407,9 +404,10 @@ def _low_level(update: Mapping[str, Any]) -> dict[str, Any]:
 def seed_albums(table: Any, rows: Iterable[Mapping[str, object]], *, seeded_by: str = SEED_CALLER) -> int:
     """Validates seed rows with the API's own rules, then bulk-writes them (see AlbumRepository.put_many).
 
-    `table` is a boto3 DynamoDB Table resource; each row maps Rank, Album, Artist, Genre, Year (Rank and Year as
-    int). Nothing is written unless every row is valid and no rank repeats; InvalidRequest.fields then names each
-    problem as "row <n> <field>" (n counts from 1). Returns the number of albums written.
+    `table` is a boto3 DynamoDB Table resource; each row maps field names (albums.domain.FIELDS) to values (numbers as
+    int; an optional field may be missing or ""). Nothing is written unless every row is valid and no rank repeats;
+    InvalidRequest.fields then names each problem as "row <n> <field>" (n counts from 1). Returns the number of albums
+    written.
     """
     albums: list[NewAlbum] = []
     problems: dict[str, str] = {}

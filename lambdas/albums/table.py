@@ -17,13 +17,16 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from albums.domain import Album
+from albums.catalog import KEYS
+from albums.domain import FIELDS, Album, Value
 
 # 250: a catalog item stays small (~20 KB for typical titles), so a write's transaction stays cheap, and 50,000
 # albums are 200 items, read once per cold start.
 BUCKET_SIZE = 250
 DIRECTORY_RANK = 0
-CATALOG_FORMAT = 3  # the directory's `format`; an older layout (no catalog, or list entries) is rebuilt by bootstrap
+# The directory's `format`: the layout's version and the catalog's keys. A catalog of another format (none, list
+# entries, other keys) is rebuilt by the bootstrap's seed step.
+CATALOG_FORMAT = f"4:{','.join(KEYS)}"
 _BUCKET_VERSION = re.compile(r"v([0-9]+)")
 
 # Use as `client.create_table(**TABLE_DEFINITION, TableName=name)`; treat as read-only.
@@ -63,21 +66,23 @@ def catalog_entries(item: Mapping[str, Any]) -> dict[int, Any]:
 
 
 def album_item(album: Album) -> dict[str, Any]:
-    """The stored item of an album: the contract's fields."""
+    """The stored item of an album: the contract's fields (an absent optional field is no attribute)."""
     return album.to_json()
 
 
 def album_from_item(item: Mapping[str, Any]) -> Album:
     """A stored item (numbers as Decimal, as boto3's resource layer returns them) -> Album.
 
-    Raises UnreadableItem, naming the field, when another tool wrote something that is not an album of ours.
+    Raises UnreadableItem, naming the field, when another tool wrote something that is not an album of ours. An
+    optional field that is absent is no problem: items stored before it existed read fine.
     """
+    values: dict[str, Value] = {}
+    for field in FIELDS:
+        if field.name not in item and not field.required:
+            continue
+        values[field.name] = _integer(item, field.name) if field.kind == "integer" else _text(item, field.name)
     return Album(
-        rank=_integer(item, "Rank"),
-        title=_text(item, "Album"),
-        artist=_text(item, "Artist"),
-        genre=_text(item, "Genre"),
-        year=_integer(item, "Year"),
+        values=values,
         version=_integer(item, "version"),
         created_at=_text(item, "createdAt"),
         updated_at=_text(item, "updatedAt"),

@@ -82,10 +82,10 @@ def test_update_of_unknown_rank_is_404(api: Api) -> None:
 
 def test_invalid_bodies_are_400_naming_each_field(api: Api, free_rank: int) -> None:
     response = api.post({"Rank": free_rank, "Album": "", "Artist": "x" * 201, "Genre": "Rock\u0007", "Year": 1850,
-                         "Label": "EMI"})
+                         "Label": "E\u202eMI", "Studio": "Abbey Road"})
     assert response.status_code == 400
     fields = response.json()["error"]["fields"]
-    assert {"Album", "Artist", "Genre", "Year", "Label"} <= set(fields)
+    assert {"Album", "Artist", "Genre", "Year", "Label", "Studio"} <= set(fields)
     assert api.get(rank=free_rank).status_code == 404  # nothing was written
 
 

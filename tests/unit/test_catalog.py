@@ -8,8 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from albums.catalog import Catalog, Entry, decode_page_token, encode_page_token, position
-from albums.domain import SORT_FIELDS, InvalidRequest, PageRequest, normalise, parse_page_request, search_words
+from albums.catalog import Catalog, Entry, decode_page_token, encode_page_token, entry_of, position
+from albums.domain import (
+    SORT_FIELDS,
+    Album,
+    InvalidRequest,
+    PageRequest,
+    normalise,
+    parse_page_request,
+    search_words,
+)
 
 from .test_listing import SEED, expected_order
 
@@ -41,8 +49,7 @@ def _catalog(rows=SEED) -> Catalog:
     catalog = Catalog()
     by_bucket: dict[int, dict[int, Entry]] = {}
     for row in rows:
-        entry = Entry(row["Rank"], normalise(row["Album"]), normalise(row["Artist"]), normalise(row["Genre"]),
-                      row["Year"])
+        entry = entry_of(Album(values=row, version=1, created_at="", updated_at="", created_by="", updated_by=""))
         by_bucket.setdefault(row["Rank"] // 250, {})[row["Rank"]] = entry
     catalog.replace_buckets({bucket: (entries, 1) for bucket, entries in by_bucket.items()})
     return catalog
@@ -84,7 +91,7 @@ def test_descending_text_positions_order_longer_texts_first_when_one_is_a_prefix
 
 def test_a_token_names_its_place_and_belongs_to_its_query_only():
     request = PageRequest(limit=5, next_token=None, words=("rock",), sort="Artist", descending=True)
-    entry = Entry(12, "t", "the beatles", "rock", 1967)
+    entry = Entry(12, ("t", "the beatles", "rock", 1967, ""))
     token = encode_page_token(request, entry)
 
     assert decode_page_token(token, request) == position("Artist", True, "the beatles", 12)
@@ -96,10 +103,9 @@ def test_a_token_names_its_place_and_belongs_to_its_query_only():
 entries = st.builds(
     Entry,
     rank=st.integers(1, 2_000),
-    title=st.sampled_from(["a", "ab", "b", "abc", ""]),
-    artist=st.sampled_from(["x", "y"]),
-    genre=st.just("g"),
-    year=st.integers(1950, 1960),
+    keys=st.tuples(  # in the order of albums.catalog.KEYS: Album, Artist, Genre, Year, Label ("" = none)
+        st.sampled_from(["a", "ab", "b", "abc", ""]), st.sampled_from(["x", "y"]), st.just("g"),
+        st.integers(1950, 1960), st.sampled_from(["", "stax", "atlantic"])),
 )
 
 

@@ -26,7 +26,8 @@ def invalid_fields(func, *args) -> dict[str, str]:
 
 def test_a_valid_album_is_accepted_with_strings_trimmed():
     new = validate_new_album(album_body(7, Album="  Blue Train \u00a0", Artist="John Coltrane"))
-    assert new == domain.NewAlbum(7, "Blue Train", "John Coltrane", "Jazz", 1959)
+    assert new == domain.NewAlbum({"Rank": 7, "Album": "Blue Train", "Artist": "John Coltrane", "Genre": "Jazz",
+                                   "Year": 1959})
 
 
 @pytest.mark.parametrize("rank", [1, 500, 1_000_000])
@@ -43,7 +44,7 @@ def test_rank_must_be_an_integer_between_1_and_1000000(rank):
 
 @pytest.mark.parametrize("year", [1900, 1959, NEXT_YEAR])
 def test_year_bounds_accepted(year):
-    assert validate_new_album(album_body(Year=year)).year == year
+    assert validate_new_album(album_body(Year=year)).values["Year"] == year
 
 
 @pytest.mark.parametrize("year", [1899, NEXT_YEAR + 1, 0, -2000, 1999.0, "1999", True, None])
@@ -55,7 +56,7 @@ def test_year_must_be_between_1900_and_next_year(year):
 
 def test_year_maximum_follows_the_clock(monkeypatch):
     monkeypatch.setattr(domain, "utc_now", lambda: datetime(2031, 1, 1, tzinfo=UTC))
-    assert validate_new_album(album_body(Year=2032)).year == 2032
+    assert validate_new_album(album_body(Year=2032)).values["Year"] == 2032
     assert "Year" in invalid_fields(validate_new_album, album_body(Year=2033))
     assert domain.album_json_schema()["properties"]["Year"]["maximum"] == 2032
 
@@ -103,24 +104,42 @@ def test_text_rules(field, value, reason):
 @pytest.mark.parametrize("field", ["Album", "Artist", "Genre"])
 def test_text_length_is_counted_after_trimming(field):
     text = "y" * 200
-    assert getattr(validate_new_album(album_body(**{field: f"  {text}  "})), _attr(field)) == text
-    assert getattr(validate_new_album(album_body(**{field: "é"})), _attr(field)) == "é"
-
-
-def _attr(field: str) -> str:
-    return {"Album": "title", "Artist": "artist", "Genre": "genre"}[field]
+    assert validate_new_album(album_body(**{field: f"  {text}  "})).values[field] == text
+    assert validate_new_album(album_body(**{field: "é"})).values[field] == "é"
 
 
 def test_every_missing_and_unknown_field_is_named_at_once():
-    fields = invalid_fields(validate_new_album, {"Rank": 3, "version": 1, "Label": "Columbia"})
+    fields = invalid_fields(validate_new_album, {"Rank": 3, "version": 1, "Studio": "Abbey Road"})
     assert fields == {
         "Album": "is required",
         "Artist": "is required",
         "Genre": "is required",
         "Year": "is required",
         "version": "unknown field",
-        "Label": "unknown field",
+        "Studio": "unknown field",
     }
+
+
+def test_an_optional_field_may_be_given_left_out_or_cleared():
+    assert validate_new_album(album_body(Label="  Columbia ")).values["Label"] == "Columbia"
+    assert "Label" not in validate_new_album(album_body()).values
+    assert "Label" not in validate_new_album(album_body(Label="")).values  # "" is no value
+    assert domain.validate_album_changes({"Label": "", "version": 2}).fields == {"Label": None}  # clears it
+    assert domain.validate_album_changes({"Label": " Stax", "version": 2}).fields == {"Label": "Stax"}
+    assert invalid_fields(validate_new_album, album_body(Label="\u202eStax"))["Label"].startswith(
+        "must not contain bidirectional")
+    assert "Label" in invalid_fields(validate_new_album, album_body(Label=" " * 201))  # as long as a text may be
+    changes = domain.AlbumChanges(version=2, fields={"Label": None, "Year": 1970})
+    assert changes.applied_to({"Rank": 1, "Label": "Stax", "Year": 1969}) == {"Rank": 1, "Year": 1970}
+
+
+def test_the_site_reads_the_field_table():
+    table = domain.fields_json()
+    assert [field["name"] for field in table] == ["Rank", "Album", "Artist", "Genre", "Year", "Label"]
+    label = table[-1]
+    assert label == {"name": "Label", "label": "Record label", "type": "text", "required": False, "editable": True,
+                     "sortable": True, "searchable": True}
+    assert table[0]["editable"] is False and table[4]["type"] == "integer"
 
 
 @pytest.mark.parametrize("body", [[], "album", 5, None, True, [album_body()]])

@@ -58,7 +58,7 @@ def walk(limit: int = 100, **query: str) -> tuple[list[dict[str, Any]], list[dic
 
 def expected_order(rows: list[dict[str, Any]], field: str, descending: bool) -> list[int]:
     def key(row: dict[str, Any]) -> Any:
-        value = row[field]
+        value = row.get(field, "")  # an absent optional field sorts as ""
         return value if isinstance(value, int) else normalise(value)
 
     by_rank = sorted(rows, key=lambda row: row["Rank"])
