@@ -88,8 +88,8 @@ def status(target: Target) -> None:
     elif identity is not None:
         print(f"MiniStack at {target.endpoint}: serves another stack ({identity['stackDir']}), not this one")
     elif emulator.healthy() and emulator.pid() is not None:
-        print(f"MiniStack at {target.endpoint}: healthy, started by an older bootstrap (pid {emulator.pid()}): "
-              "`make down`, then `make up`")
+        print(f"MiniStack at {target.endpoint}: healthy, this stack's server by its pid file (pid {emulator.pid()}), "
+              "but too busy to say so in time: try again")
     elif emulator.healthy():
         print(f"MiniStack at {target.endpoint}: something else answers there, not the MiniStack of this stack")
     else:

@@ -1,8 +1,9 @@
 """MiniStack in ONE process that we own: identity, saving while running, a stop that saves.
 
-`python -m bootstrap.ministack_server` (started by `bootstrap.emulator`, never by hand) serves `ministack.app:app`
-with hypercorn in this process, so the pid we record IS the server (`python -m hypercorn` forks a child that keeps
-serving when its master is killed). Around MiniStack's ASGI app it adds:
+`python bootstrap/ministack_server.py <stack dir> <host> <port>` (started by `bootstrap.emulator`, never by hand: run
+by path, so this folder is on its import path and not on its Lambda workers') serves `ministack.app:app` with
+hypercorn in this process, so the pid we record IS the server (`python -m hypercorn` forks a child that keeps serving
+when its master is killed). Around MiniStack's ASGI app it adds:
 
 - `GET /_stack/identity`: which stack dir, pid and instance serve this port, so `up`/`down`/`status` can tell our
   stack from another clone's on the same port.
