@@ -1,16 +1,56 @@
-// Rows of the albums table, in view or edit mode, built with createElement/textContent only.
-// Row contract (for tests): tr[data-testid="album-row"][data-rank=N],
-// cells td[data-field=Rank|Album|Artist|Genre|Year],
-// buttons [data-testid=edit-album|delete-album|save-album|cancel-edit], edit inputs [data-testid=edit-<Field>],
-// notes under a row tr[data-testid=row-message] (conflict values in [data-testid=conflict-current] span[data-field]).
-import { config } from './app-config.js';
+// Rows of the albums table, in view or edit mode, and its header, built with createElement/textContent only; the
+// columns are the album's fields (album-fields.js), in their order.
+// Row contract (for tests): tr[data-testid="album-row"][data-rank=N], cells td[data-field=<field name>],
+// buttons [data-testid=edit-album|delete-album|save-album|cancel-edit], edit inputs [data-testid=edit-<Field>] (the
+// editable fields), notes under a row tr[data-testid=row-message] (conflict values in [data-testid=conflict-current]
+// strong[data-field]). Header: th[aria-sort] > button.sort[data-sort-key=<field name>] for each sortable field.
+import { ALBUM_FIELDS, EDITABLE_FIELDS, shownValue } from './album-fields.js';
 import { el } from './dom.js';
-import { applySchemaHints } from './forms.js';
+import { applyFieldChecks } from './forms.js';
 
-// The columns are the album's fields and the editable ones those a PUT may change, both as the API's schemas say.
-export const COLUMNS = Object.keys(config.albumSchema.properties).map((key) => ({ key, label: key }));
-export const EDITABLE = Object.keys(config.albumChangesSchema.properties).filter((key) => key !== 'version');
-const COLUMN_COUNT = COLUMNS.length + 1;
+const COLUMN_COUNT = ALBUM_FIELDS.length + 1;
+
+/** The table's <colgroup> and <thead>: one column per field (a sort button when the API sorts by it), then Actions. */
+export function renderHead(table) {
+  const columns = el(
+    'colgroup',
+    {},
+    ALBUM_FIELDS.map((field) => el('col', { class: `col-${field.slug}${field.numeric ? ' numeric' : ''}` })),
+    el('col', { class: 'col-actions' }),
+  );
+  const head = el(
+    'thead',
+    {},
+    el(
+      'tr',
+      {},
+      ALBUM_FIELDS.map((field) =>
+        el(
+          'th',
+          { scope: 'col', 'aria-sort': field.sortable ? 'none' : null },
+          field.sortable
+            ? el('button', {
+              type: 'button',
+              class: 'sort',
+              text: field.label,
+              'aria-label': `Sort all albums by ${field.label}`,
+              dataset: { sortKey: field.name },
+            })
+            : field.label,
+        ),
+      ),
+      el('th', { scope: 'col' }, el('span', { class: 'visually-hidden', text: 'Actions' })),
+    ),
+  );
+  table.querySelector(':scope > colgroup')?.remove();
+  table.querySelector(':scope > thead')?.remove();
+  table.querySelector(':scope > caption').after(columns, head);
+}
+
+function cell(field, content) {
+  return el('td', { class: field.numeric ? 'numeric' : null, dataset: { field: field.name, label: field.label } },
+    content);
+}
 
 function describe(album) {
   return `album ${album.Rank}, ${album.Album}`;
@@ -50,37 +90,36 @@ function viewRow(album, { actions, busyRank, highlightRank, editing, readOnly })
       class: album.Rank === highlightRank ? 'is-new' : null,
       'aria-busy': busy ? 'true' : null,
     },
-    COLUMNS.map(({ key, label }) => el('td', { dataset: { field: key, label } }, String(album[key] ?? ''))),
+    ALBUM_FIELDS.map((field) => cell(field, shownValue(field, album))),
     el('td', { class: 'row-actions', dataset: { label: 'Actions' } }, buttons),
   );
 }
 
-function editInput(field, editing, schema, actions) {
-  const errorId = `edit-${field}-error`;
+function editInput(field, editing, actions) {
+  const { name } = field;
+  const errorId = `edit-${name}-error`;
   const input = el('input', {
-    name: field,
+    name,
     type: 'text',
     class: 'cell-input',
-    value: editing.draft[field],
-    'data-testid': `edit-${field}`,
-    'aria-label': `${field === 'Album' ? 'Album title' : field} for album ${editing.rank}`,
+    value: editing.draft[name],
+    'data-testid': `edit-${name}`,
+    'aria-label': `${field.label} for album ${editing.rank}`,
     'aria-describedby': errorId,
-    'aria-invalid': editing.errors[field] ? 'true' : null,
-    dataset: { focusKey: `input-${field}` },
+    'aria-invalid': editing.errors[name] ? 'true' : null,
+    dataset: { focusKey: `input-${name}`, label: field.label },
     disabled: editing.saving,
-    oninput: (event) => actions.draft(field, event.target.value),
+    oninput: (event) => actions.draft(name, event.target.value),
   });
-  const cell = el(
-    'td',
-    { dataset: { field, label: field } },
-    input,
-    el('span', { id: errorId, class: 'field-error', dataset: { errorFor: field }, text: editing.errors[field] || '' }),
+  const td = cell(
+    field,
+    [input, el('span', { id: errorId, class: 'field-error', dataset: { errorFor: name }, text: editing.errors[name] || '' })],
   );
-  applySchemaHints(cell, schema);
-  return cell;
+  applyFieldChecks(td, [field]);
+  return td;
 }
 
-function editRow(album, editing, schema, actions) {
+function editRow(album, editing, actions) {
   const row = el(
     'tr',
     {
@@ -96,8 +135,8 @@ function editRow(album, editing, schema, actions) {
         }
       },
     },
-    el('td', { dataset: { field: 'Rank', label: 'Rank' } }, String(album.Rank)),
-    EDITABLE.map((field) => editInput(field, editing, schema, actions)),
+    ALBUM_FIELDS.map((field) =>
+      field.editable ? editInput(field, editing, actions) : cell(field, shownValue(field, album))),
     el(
       'td',
       { class: 'row-actions', dataset: { label: 'Actions' } },
@@ -131,10 +170,10 @@ function conflictNote(current) {
     el(
       'span',
       { 'data-testid': 'conflict-current', class: 'conflict-values' },
-      EDITABLE.map((field, index) => [
+      EDITABLE_FIELDS.map((field, index) => [
         index > 0 ? ' · ' : '',
-        `${field} `,
-        el('strong', { dataset: { field }, text: String(current[field] ?? '') }),
+        `${field.label} `,
+        el('strong', { dataset: { field: field.name }, text: shownValue(field, current) }),
       ]),
     ),
     '. Your own changes are kept in the fields (the others now show the current values): ' +
@@ -180,7 +219,7 @@ export function forgetRows(tbody) {
 }
 
 /**
- * Replace the table body. view: {editing, busyRank, highlightRank, schema, actions, readOnly}; keeps keyboard focus on the
+ * Replace the table body. view: {editing, busyRank, highlightRank, actions, readOnly}; keeps keyboard focus on the
  * "same" control (matched by data-focus-key) across re-renders, or moves it to view.focusKey when given.
  */
 export function renderRows(tbody, albums, view) {
@@ -188,7 +227,7 @@ export function renderRows(tbody, albums, view) {
   const focusKey = view.focusKey || (tbody.contains(active) ? active.dataset.focusKey : null);
   const rows = albums.flatMap((album) =>
     view.editing?.rank === album.Rank
-      ? editRow(album, view.editing, view.schema, view.actions)
+      ? editRow(album, view.editing, view.actions)
       : [viewRowFor(album, view)],
   );
   const shown = new Set(albums.map((album) => album.Rank));

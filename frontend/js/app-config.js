@@ -35,6 +35,9 @@ function readConfig() {
     mailboxUrl: raw.mailboxUrl || null,
     albumSchema: raw.albumSchema,
     albumChangesSchema: raw.albumChangesSchema,
+    // Optional: the backend's field table ([{name, label, type, required, editable, sortable, searchable}]); without
+    // it album-fields.js derives the fields from albumSchema.
+    albumFields: Array.isArray(raw.albumFields) ? raw.albumFields : null,
     listing: raw.listing,
     passwordPolicy: raw.passwordPolicy,
     usernameRule: raw.usernameRule,

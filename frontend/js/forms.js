@@ -3,8 +3,9 @@
 // Field errors live in an element [data-error-for="<field name>"] next to the input named <field name>.
 //
 // Reusable API (also for the dashboard's edit row):
-//   applySchemaHints(root, schema)  register a check on every input under root named after a property of the album
-//                                   JSON Schema (config.albumSchema) and fill [data-hint-for=name]
+//   applyFieldChecks(root, fields)  register a check on every input under root named after one of the album's fields
+//                                   (album-fields.js: the field's rule from config.albumSchema, required or optional)
+//                                   and fill [data-hint-for=name]
 //   setFieldCheck(input, check)     register check(value) -> '' when valid, else a short message
 //   checkFields(root, inputs)       run the checks, show the messages, focus the first bad field; true when all pass
 //   showFieldErrors / clearFieldErrors / clearFieldError   place or remove messages (API errors too)
@@ -38,11 +39,6 @@ function labelOf(input) {
 
 const readable = (number) => (Math.abs(number) >= 10000 ? Number(number).toLocaleString('en') : String(number));
 
-function isNumeric(rule) {
-  const types = [].concat(rule.type || []);
-  return types.includes('integer') || types.includes('number');
-}
-
 // Control characters are refused by the API (domain.TextRule); same class as the schema's pattern. Matching them is
 // the point of this expression, hence the one rule switched off for it.
 // eslint-disable-next-line no-control-regex
@@ -52,9 +48,11 @@ const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
 const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/;
 const TAG_CHARACTER = /[\u{E0000}-\u{E007F}]/u;
 
-/** The check for one JSON Schema property: messages worded like the API's ("Year must be 1900–2027"). */
-export function schemaCheck(rule, { label, required = true }) {
-  if (isNumeric(rule)) {
+/** The check for one album field (album-fields.js): its JSON Schema rule, with messages worded like the API's
+ * ("Year must be 1900–2027"). An optional field may stay empty. */
+export function fieldCheck(field, label = field.label) {
+  const { rule, required } = field;
+  if (field.numeric) {
     const range = `${readable(rule.minimum)}–${readable(rule.maximum)}`;
     return (raw) => {
       const value = String(raw).trim();
@@ -86,32 +84,32 @@ export function schemaCheck(rule, { label, required = true }) {
 }
 
 /**
- * Register the album JSON Schema's checks on inputs under root named after its properties, and write a short hint
- * into [data-hint-for=name]. No maxlength/min/max attributes: the browser would count UTF-16 units and show its own
- * messages. Client checks only: the API is the judge.
+ * Register the checks of the album's fields (album-fields.js) on the inputs under root named after them, and write a
+ * short hint into [data-hint-for=name]. No maxlength/min/max attributes: the browser would count UTF-16 units and
+ * show its own messages. Client checks only: the API is the judge.
  */
-export function applySchemaHints(root, schema) {
-  const required = new Set(schema?.required || []);
-  for (const [name, rule] of Object.entries(schema?.properties || {})) {
-    for (const input of root.querySelectorAll(`[name="${CSS.escape(name)}"]`)) {
-      if (isNumeric(rule)) input.inputMode = 'numeric';
-      input.required = required.has(name);
-      setFieldCheck(input, schemaCheck(rule, { label: labelOf(input), required: required.has(name) }));
+export function applyFieldChecks(root, fields) {
+  for (const field of fields) {
+    for (const input of root.querySelectorAll(`[name="${CSS.escape(field.name)}"]`)) {
+      if (field.numeric) input.inputMode = 'numeric';
+      input.required = field.required;
+      setFieldCheck(input, fieldCheck(field, labelOf(input)));
     }
-    const hint = root.querySelector(`[data-hint-for="${CSS.escape(name)}"]`);
-    if (hint) hint.textContent = hintText(rule);
+    const hint = root.querySelector(`[data-hint-for="${CSS.escape(field.name)}"]`);
+    if (hint) hint.textContent = hintText(field);
   }
 }
 
-function hintText(rule) {
-  if (isNumeric(rule)) {
+function hintText({ rule, numeric, required }) {
+  const optional = required ? '' : 'Optional. ';
+  if (numeric) {
     if (rule.minimum != null && rule.maximum != null) {
-      return `A whole number from ${readable(rule.minimum)} to ${readable(rule.maximum)}.`;
+      return `${optional}A whole number from ${readable(rule.minimum)} to ${readable(rule.maximum)}.`;
     }
-    return 'A whole number.';
+    return `${optional}A whole number.`;
   }
-  if (rule.maxLength != null) return `Up to ${rule.maxLength} characters.`;
-  return '';
+  if (rule.maxLength != null) return `${optional}Up to ${rule.maxLength} characters.`;
+  return optional.trim();
 }
 
 /** A check that only asks for a value (after trimming). */

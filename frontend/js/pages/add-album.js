@@ -1,12 +1,14 @@
-// add-album.html — ids: #album-form, inputs #album-rank/#album-title/#album-artist/#album-genre/#album-year
-// (named Rank/Album/Artist/Genre/Year), errors [data-error-for=<name>] (#<input id>-error), hints
-// [data-hint-for=<name>], #album-submit, #album-form-message. Success -> dashboard.html?added=<Rank>.
+// add-album.html — one input per album field (album-fields.js), in its order, built into #album-fields:
+// #album-<name in lower case> (#album-rank, #album-title for Album, #album-artist, #album-genre, #album-year, …)
+// named after the field, errors [data-error-for=<name>] (#<input id>-error), hints [data-hint-for=<name>];
+// #album-form, #album-submit, #album-form-message. An optional field may stay empty (it is then not sent).
+// Success -> dashboard.html?added=<Rank>.
 import { ApiError, createAlbum, describeApiError } from '../api.js';
-import { config } from '../app-config.js';
+import { ALBUM_FIELDS, apiValue } from '../album-fields.js';
 import { NotSignedInError, setFlash } from '../auth.js';
-import { byId, clearMessage, showMessage } from '../dom.js';
+import { byId, clearMessage, el, showMessage } from '../dom.js';
 import {
-  applySchemaHints,
+  applyFieldChecks,
   checkFields,
   clearFieldErrors,
   focusFirstInvalid,
@@ -18,12 +20,35 @@ import { showToast } from '../toast.js';
 
 const form = byId('album-form');
 const message = byId('album-form-message');
-const inputs = config.albumSchema.required.map((name) => form.elements.namedItem(name)); // the fields the API needs
+
+function fieldBlock(field) {
+  const id = `album-${field.slug}`;
+  return el(
+    'div',
+    { class: 'field' },
+    el('label', { for: id, text: field.label }),
+    el('span', { class: 'hint', id: `${id}-hint`, dataset: { hintFor: field.name } }),
+    el('input', {
+      id,
+      name: field.name,
+      type: 'text',
+      autocomplete: field.numeric ? 'off' : null,
+      'aria-describedby': `${id}-error ${id}-hint`,
+    }),
+    el('span', { class: 'field-error', id: `${id}-error`, dataset: { errorFor: field.name } }),
+  );
+}
+
+byId('album-fields').replaceChildren(...ALBUM_FIELDS.map(fieldBlock));
+const inputs = ALBUM_FIELDS.map((field) => ({ field, input: form.elements.namedItem(field.name) }));
 
 function albumFromForm() {
   const album = {};
-  // Rank and Year are text inputs (inputmode=numeric) so the checks see what was typed, not the browser's ''.
-  for (const input of inputs) album[input.name] = input.inputMode === 'numeric' ? Number(input.value.trim()) : input.value;
+  // Every input is a text input (numeric ones with inputmode=numeric) so the checks see what was typed.
+  for (const { field, input } of inputs) {
+    const value = apiValue(field, input.value);
+    if (value !== '' || field.required) album[field.name] = value;
+  }
   return album;
 }
 
@@ -31,7 +56,7 @@ async function submit(event) {
   event.preventDefault();
   clearMessage(message);
   clearFieldErrors(form);
-  if (!checkFields(form, inputs)) {
+  if (!checkFields(form, inputs.map(({ input }) => input))) {
     showMessage(message, 'Some values need fixing. See the messages next to the fields.', 'error');
     return;
   }
@@ -77,9 +102,9 @@ async function main() {
     window.location.replace('dashboard.html');
     return;
   }
-  applySchemaHints(form, config.albumSchema);
+  applyFieldChecks(form, ALBUM_FIELDS);
   form.addEventListener('submit', submit);
-  byId('album-rank').focus();
+  inputs[0]?.input.focus();
 }
 
 main();
