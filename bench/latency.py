@@ -15,15 +15,17 @@ from typing import Any
 
 from bench.common import Row, ms, summary_ms
 from bench.context import Bench
+from bootstrap import template
+from tests.unit.factory import id_token_claims, make_event
 
 SECTION = "2 latency"
 API_RANKS = 990_001  # albums the API run creates and deletes (bucket 990)
 LOCAL_RANKS = 991_001  # the in-process run (bucket 991)
 COLD_RANK = 992_001
 METHODS = ("GET page", "GET one", "POST", "PUT", "DELETE")
-FUNCTIONS = {"GET": "albums-get", "POST": "albums-create", "PUT": "albums-update", "DELETE": "albums-delete"}
-HANDLERS = {"GET": "albums.handlers.get", "POST": "albums.handlers.create", "PUT": "albums.handlers.update",
-            "DELETE": "albums.handlers.delete"}
+# Each function, its method and its handler, as template.yaml declares them.
+FUNCTIONS = {function.method: function.name for function in template.functions()}
+HANDLERS = {function.method: function.handler for function in template.functions()}  # "module.attribute"
 
 
 def album(rank: int, label: str) -> dict[str, Any]:
@@ -55,7 +57,7 @@ class InProcessClient:
     """The same four entry points imported here and called with a proxy event, DynamoDB on the same emulator."""
 
     def __init__(self, bench: Bench) -> None:
-        self.caller = bench.user.sub
+        self.claims = bench_claims(bench)
         self.handlers: dict[str, Callable[[Any, Any], dict]] = {}
         self.first_call: dict[str, float] = {}
         overrides = {
@@ -64,12 +66,14 @@ class InProcessClient:
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_DEFAULT_REGION": bench.outputs["Region"],
+            "USER_POOL_CLIENT_ID": bench.outputs["UserPoolClientId"],
         }
         saved = {name: os.environ.get(name) for name in overrides}
         os.environ.update(overrides)
         try:  # settings and the boto3 resource are read once and cached, so the variables are needed only now
-            for method, module in HANDLERS.items():
-                self.handlers[method] = importlib.import_module(module).handler
+            for method, handler in HANDLERS.items():
+                module, attribute = handler.rsplit(".", 1)
+                self.handlers[method] = getattr(importlib.import_module(module), attribute)
             seconds, _ = self._invoke("GET", {"rank": "1"})  # first call: creates the boto3 resource
             self.first_call["GET"] = seconds
         finally:
@@ -80,16 +84,8 @@ class InProcessClient:
                     os.environ[name] = value
 
     def _invoke(self, method: str, query: dict[str, str] | None, body: Any = None) -> tuple[float, int]:
-        event = {
-            "resource": "/album", "path": "/album", "httpMethod": method,
-            "headers": {"content-type": "application/json"}, "multiValueHeaders": {},
-            "queryStringParameters": query, "multiValueQueryStringParameters": None,
-            "pathParameters": None, "stageVariables": None,
-            "requestContext": {"resourcePath": "/album", "httpMethod": method, "stage": "prod",
-                               "requestId": str(uuid.uuid4()),
-                               "authorizer": {"claims": {"sub": self.caller, "token_use": "id"}}},
-            "body": None if body is None else json.dumps(body), "isBase64Encoded": False,
-        }
+        event = make_event(method, query, body, claims=self.claims)
+        event["requestContext"]["requestId"] = str(uuid.uuid4())
         context = type("Context", (), {"aws_request_id": str(uuid.uuid4())})()
         sink = io.StringIO()  # the handler's one JSON log line per request: formatted, then dropped
         started = time.perf_counter()
@@ -154,12 +150,9 @@ def cold_calls(bench: Bench, api: ApiClient) -> dict[str, list[float]]:
     return results
 
 
-def invoke_event(caller: str) -> dict[str, Any]:
-    return {"resource": "/album", "path": "/album", "httpMethod": "GET", "headers": {},
-            "queryStringParameters": {"rank": "1"}, "multiValueQueryStringParameters": None,
-            "requestContext": {"resourcePath": "/album", "httpMethod": "GET", "stage": "prod", "requestId": "bench",
-                               "authorizer": {"claims": {"sub": caller, "token_use": "id"}}},
-            "body": None, "isBase64Encoded": False}
+def bench_claims(bench: Bench) -> dict[str, str]:
+    """What the authorizer would pass for the bench user's ID token: the stack's app client, an editor."""
+    return id_token_claims(sub=bench.user.sub, aud=bench.outputs["UserPoolClientId"])
 
 
 def invoke_decomposition(bench: Bench, samples: int) -> dict[str, dict]:
@@ -168,7 +161,7 @@ def invoke_decomposition(bench: Bench, samples: int) -> dict[str, dict]:
     LOG_LEVEL=WARNING), which silences the handler's INFO access line; a worker that writes nothing to stderr makes
     MiniStack wait 50 ms for log output on every invocation. The configuration is restored afterwards."""
     lam = bench.client("lambda")
-    payload = json.dumps(invoke_event(bench.user.sub))
+    payload = json.dumps(make_event("GET", {"rank": "1"}, claims=bench_claims(bench)))
     name = FUNCTIONS["GET"]
 
     def series() -> list[float]:
