@@ -85,3 +85,24 @@ def test_the_lambda_package_depends_on_nothing_of_ours_but_itself() -> None:
 
 def test_a_cycle_would_be_found() -> None:  # the check itself can fail
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def imported_packages(source: str) -> set[str]:
+    """The top-level package of every absolute import in `source`, anywhere in it."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_bootstrap_needs_neither_the_tests_nor_their_http_client() -> None:
+    # Test helpers stay out of the product: users and the HTTP client are tests/clients.py's, and `requests` is a
+    # [dev] dependency only (pyproject.toml), so a deploy never needs it.
+    assert imported_packages("import requests.adapters\ndef f():\n    from tests.clients import Api") >= {
+        "requests", "tests"}  # the check itself can fail
+    for name, path in modules().items():
+        if name.startswith("bootstrap"):
+            assert not imported_packages(path.read_text()) & {"tests", "requests"}, name
