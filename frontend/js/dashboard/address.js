@@ -1,8 +1,10 @@
 // The view in the address bar: dashboard.html?q=dylan&sort=Year&order=desc (reload, Back/Forward and a pasted link
 // show the same view); dashboard.html?added=N names an album just added.
+import { ALBUM_FIELDS } from '../album-fields.js';
 import { config } from '../app-config.js';
 
 const DEFAULT_VIEW = Object.freeze({ q: '', sort: 'Rank', order: 'asc' });
+const SORT_KEYS = ALBUM_FIELDS.filter((field) => field.sortable).map((field) => field.name);
 
 export function defaultView() {
   return { ...DEFAULT_VIEW };
@@ -10,7 +12,7 @@ export function defaultView() {
 
 export function viewFromAddress() {
   const params = new URLSearchParams(window.location.search);
-  const sort = config.listing.sortFields.includes(params.get('sort')) ? params.get('sort') : DEFAULT_VIEW.sort;
+  const sort = SORT_KEYS.includes(params.get('sort')) ? params.get('sort') : DEFAULT_VIEW.sort;
   const order = config.listing.sortOrders.includes(params.get('order')) ? params.get('order') : DEFAULT_VIEW.order;
   return { q: (params.get('q') || '').trim(), sort, order };
 }
