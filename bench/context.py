@@ -49,7 +49,8 @@ class Bench:
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        # bootstrap.access (users, Api) and the bootstrap subprocess find the stack through these two variables.
+        # bootstrap.access (outputs, clients; tests.clients: users, Api) and the bootstrap subprocess find the stack
+        # through these two variables.
         os.environ["STACK_DIR"] = str(self.config.stack_dir)
         os.environ["PORT"] = str(self.config.port)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from bootstrap.errors import StackError
-from bootstrap.server_protocol import IDENTITY_PATH, RUN_FILE, STOP_FILE
+from bootstrap.server_protocol import IDENTITY_PATH, RUN_FILE, SERVER_SETTINGS, STOP_FILE
 
 HEALTH_PATH = "/_ministack/health"
 UNCLEAN_END_FILE = "unclean-end.json"  # a run file found at start, kept until `up` has reported it
@@ -278,10 +278,7 @@ def _clock(stamp: float | None) -> str:
 # MiniStack passes its environment on to the Lambda workers: keep the developer's AWS credentials, profile and log
 # settings out of them, so a function behaves the same here as on AWS.
 _INHERITED = ("PATH", "HOME", "LANG", "TZ", "SYSTEMROOT", "SSL_CERT_FILE", "SSL_CERT_DIR",
-              # our server's own knobs (bootstrap/ministack_server.py)
-              "STACK_API_CONCURRENCY", "STACK_API_QUEUE_SECONDS", "STACK_SAVE_INTERVAL", "STACK_DURABILITY",
-              "STACK_JOURNAL_FSYNC", "STACK_JOURNAL_COMPACT_BYTES", "STACK_JOURNAL_COMPACT_RATIO",
-              "STACK_JOURNAL_COMPACT_IDLE")
+              *SERVER_SETTINGS)  # our server's own knobs
 
 
 def _inherited_environment() -> dict[str, str]:

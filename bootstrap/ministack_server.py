@@ -60,7 +60,15 @@ from albums.http import cors_headers, error_body
 from bootstrap import ministack_internals as internals
 from bootstrap.durability import DYNAMODB, ITEM_ACTIONS, JOURNALED, CognitoChange, Durability
 from bootstrap.journal import MARKER, Journal, snapshot_segment
-from bootstrap.server_protocol import IDENTITY_PATH, RUN_FILE, SITE_CHANGED, SITE_PATH, SITE_RELOAD_SCRIPT, STOP_FILE
+from bootstrap.server_protocol import (
+    IDENTITY_PATH,
+    RUN_FILE,
+    SITE_CHANGED,
+    SITE_PATH,
+    SITE_RELOAD_SCRIPT,
+    STOP_FILE,
+    setting,
+)
 
 if TYPE_CHECKING:  # hypercorn itself is imported only by serve()
     from hypercorn.typing import ASGIFramework
@@ -73,16 +81,16 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 LAST_RUN_FILE = "last-run.json"
-SAVE_INTERVAL = float(os.environ.get("STACK_SAVE_INTERVAL", "1.0"))
+SAVE_INTERVAL = float(setting("STACK_SAVE_INTERVAL"))
 SAVE_TICK = 0.1
-API_CONCURRENCY = int(os.environ.get("STACK_API_CONCURRENCY", "4"))
-API_QUEUE_SECONDS = float(os.environ.get("STACK_API_QUEUE_SECONDS", "8"))
+API_CONCURRENCY = int(setting("STACK_API_CONCURRENCY"))
+API_QUEUE_SECONDS = float(setting("STACK_API_QUEUE_SECONDS"))
 RETRY_AFTER_SECONDS = "1"
-DURABILITY = os.environ.get("STACK_DURABILITY", "journal")  # journal | periodic (before issue 24)
-JOURNAL_FSYNC = os.environ.get("STACK_JOURNAL_FSYNC", "1") != "0"
-COMPACT_BYTES = int(os.environ.get("STACK_JOURNAL_COMPACT_BYTES", str(8 * 2**20)))
-COMPACT_RATIO = float(os.environ.get("STACK_JOURNAL_COMPACT_RATIO", "0.5"))  # of the snapshot's size
-COMPACT_IDLE_SECONDS = float(os.environ.get("STACK_JOURNAL_COMPACT_IDLE", "60"))
+DURABILITY = setting("STACK_DURABILITY")  # journal | periodic (before issue 24)
+JOURNAL_FSYNC = setting("STACK_JOURNAL_FSYNC") != "0"
+COMPACT_BYTES = int(setting("STACK_JOURNAL_COMPACT_BYTES"))
+COMPACT_RATIO = float(setting("STACK_JOURNAL_COMPACT_RATIO"))  # of the snapshot's size
+COMPACT_IDLE_SECONDS = float(setting("STACK_JOURNAL_COMPACT_IDLE"))
 JOURNAL_TICK = 0.05
 SITE_WAIT_SECONDS = 25  # a page's long poll for a change of the site
 RELOAD_SCRIPT = Path(__file__).resolve().with_name("watch_reload.js")
