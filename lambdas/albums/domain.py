@@ -9,7 +9,6 @@ optional field is one line here (plus its place in api/openapi.yaml, which a uni
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -23,12 +22,10 @@ TEXT_MIN_LENGTH, TEXT_MAX_LENGTH = 1, 200
 # Versions stay within JavaScript's safe integers so the browser can echo them back unchanged.
 VERSION_MIN, VERSION_MAX = 1, 2**53 - 1
 PAGE_LIMIT_MIN, PAGE_LIMIT_MAX, PAGE_LIMIT_DEFAULT = 1, 100, 50
-MAX_BODY_BYTES = 16 * 1024
 # Listing: `sort` is any sortable album field (see FIELDS), `order` asc|desc; `q` is bounded so one search costs a
 # bounded amount of work.
 SORT_ORDERS = ("asc", "desc")
 SEARCH_MAX_LENGTH, SEARCH_MAX_WORDS = 100, 8
-BODY_NOT_UTF8 = "must be UTF-8 encoded JSON (it has bytes that are not UTF-8, or U+FFFD)"
 
 # The text rule as ONE regular expression that ECMA-262 (the page, OpenAPI tools) and Python `re` (this server) read
 # the same way: written with explicit \uXXXX ranges only, because `\s` differs (ECMA counts U+FEFF as a space,
@@ -491,29 +488,6 @@ def parse_page_request(query: Mapping[str, str]) -> PageRequest:
         sort=sort,
         descending=order == "desc",
     )
-
-
-def parse_json_body(body: str | None) -> object:
-    """Raw request body -> parsed JSON; size and syntax problems are reported on the field "body"."""
-    if body is None or body == "":
-        raise InvalidRequest({"body": "is required (a JSON object)"})
-    if len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
-        raise InvalidRequest({"body": f"must be at most {MAX_BODY_BYTES} bytes"})
-    if "\ufffd" in body:  # API Gateway hands over bytes that are not UTF-8 as U+FFFD: the body was not UTF-8
-        raise InvalidRequest({"body": BODY_NOT_UTF8})
-    try:
-        return json.loads(body, object_pairs_hook=_reject_duplicate_keys)
-    except _Invalid as problem:
-        raise InvalidRequest({"body": str(problem)}) from None
-    except (ValueError, RecursionError):  # JSONDecodeError, too many integer digits, absurd nesting
-        raise InvalidRequest({"body": "must be valid JSON"}) from None
-
-
-def _reject_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise _Invalid("must not repeat a field")
-    return result
 
 
 # --- schema ------------------------------------------------------------------------------------------------------

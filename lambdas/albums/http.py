@@ -23,7 +23,6 @@ from typing import Any, TextIO
 
 from albums.authorization import Caller, authorize, caller_from_claims
 from albums.domain import (
-    BODY_NOT_UTF8,
     AlbumError,
     AlbumNotFound,
     InvalidRequest,
@@ -34,9 +33,40 @@ from albums.domain import (
     UnreadableAlbum,
     UnsupportedMediaType,
     VersionConflict,
-    parse_json_body,
 )
 from albums.settings import get_settings
+
+# The request body: JSON, at most this big, UTF-8 (the album's own rules are albums.domain's).
+MAX_BODY_BYTES = 16 * 1024
+BODY_NOT_UTF8 = "must be UTF-8 encoded JSON (it has bytes that are not UTF-8, or U+FFFD)"
+
+
+def parse_json_body(body: str | None) -> object:
+    """Raw request body -> parsed JSON; size and syntax problems are reported on the field "body"."""
+    if body is None or body == "":
+        raise InvalidRequest({"body": "is required (a JSON object)"})
+    if len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
+        raise InvalidRequest({"body": f"must be at most {MAX_BODY_BYTES} bytes"})
+    if "\ufffd" in body:  # API Gateway hands over bytes that are not UTF-8 as U+FFFD: the body was not UTF-8
+        raise InvalidRequest({"body": BODY_NOT_UTF8})
+    try:
+        return json.loads(body, object_pairs_hook=_reject_duplicate_keys)
+    except _RepeatedField:
+        raise InvalidRequest({"body": "must not repeat a field"}) from None
+    except (ValueError, RecursionError):  # JSONDecodeError, too many integer digits, absurd nesting
+        raise InvalidRequest({"body": "must be valid JSON"}) from None
+
+
+class _RepeatedField(ValueError):
+    pass
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _RepeatedField
+    return result
+
 
 CORS_ALLOW_HEADERS = "Content-Type,Authorization"
 CORS_ALLOW_METHODS = "GET,POST,PUT,DELETE,OPTIONS"

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from albums import domain
+from albums import http as albums_http
 from tests.integration.conftest import album
 
 
@@ -15,7 +15,7 @@ def test_a_body_that_is_not_utf8_is_refused_naming_the_body(api, free_rank: int)
     raw = json.dumps(album(free_rank, Album="Caf-e")).encode().replace(b"Caf-e", b"Caf\xe9")  # Latin-1 é
     response = api.http.post(api.url, data=raw, headers={"Content-Type": "application/json"}, timeout=30)
     assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {"body": domain.BODY_NOT_UTF8}
+    assert response.json()["error"]["fields"] == {"body": albums_http.BODY_NOT_UTF8}
     assert response.headers["Access-Control-Allow-Origin"]
     assert api.get(rank=free_rank).status_code == 404
 

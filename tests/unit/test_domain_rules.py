@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from albums import domain
+from albums import http as albums_http
 from albums.domain import InvalidRequest, validate_album_changes, validate_new_album
 
 from .factory import album_body
@@ -181,19 +182,19 @@ def test_rank_cannot_be_changed_and_server_fields_are_unknown():
         ("[" * 5000 + "]" * 5000, "must be valid JSON"),
         ('{"Rank": ' + "9" * 5000 + "}", "must be valid JSON"),
         ('{"Rank": 1, "Rank": 2}', "must not repeat a field"),
-        ('{"Album": "bad \ufffd byte"}', domain.BODY_NOT_UTF8),
+        ('{"Album": "bad \ufffd byte"}', albums_http.BODY_NOT_UTF8),
         (json.dumps({"Album": "x" * 16_400}), "must be at most 16384 bytes"),
         (json.dumps({"Album": "é" * 8_200}, ensure_ascii=False), "must be at most 16384 bytes"),
     ],
 )
 def test_json_body_problems_are_reported_on_body(raw, reason):
-    assert invalid_fields(domain.parse_json_body, raw) == {"body": reason}
+    assert invalid_fields(albums_http.parse_json_body, raw) == {"body": reason}
 
 
 def test_a_body_of_exactly_16_kib_is_parsed():
     raw = json.dumps({"pad": "x" * (16 * 1024 - 11)})
     assert len(raw.encode()) == 16 * 1024
-    assert domain.parse_json_body(raw) == {"pad": "x" * (16 * 1024 - 11)}
+    assert albums_http.parse_json_body(raw) == {"pad": "x" * (16 * 1024 - 11)}
 
 
 @pytest.mark.parametrize("raw", ["0", "1000001", "-1", "+1", " 1", "1.0", "1e3", "abc", "", "\u0663", "9" * 40])

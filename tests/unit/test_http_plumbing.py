@@ -8,7 +8,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from albums import domain, http, repository, settings
+from albums import http, repository, settings
 from albums.domain import AlbumNotFound, InvalidRequest
 from albums.handlers import create, delete, get, update
 
@@ -135,12 +135,12 @@ def test_a_body_that_is_not_utf8_is_a_400_naming_the_body(table):
     event["isBase64Encoded"] = True
     result = create.handler(event, FakeLambdaContext())
     assert result["statusCode"] == 400
-    assert json.loads(result["body"])["error"]["fields"] == {"body": domain.BODY_NOT_UTF8}
+    assert json.loads(result["body"])["error"]["fields"] == {"body": http.BODY_NOT_UTF8}
     # Text (the usual case): API Gateway has already replaced each bad byte with U+FFFD
     event = make_event("POST", raw_body=raw.decode("utf-8", errors="replace"))
     result = create.handler(event, FakeLambdaContext())
     assert result["statusCode"] == 400
-    assert json.loads(result["body"])["error"]["fields"] == {"body": domain.BODY_NOT_UTF8}
+    assert json.loads(result["body"])["error"]["fields"] == {"body": http.BODY_NOT_UTF8}
 
 
 def test_null_query_string_parameters_and_lower_case_headers_are_fine(table):
