@@ -1,4 +1,4 @@
-"""GET /album (albums-get): one album (200/404/400) or a page (200/400). Pagination in depth: test_pagination.py."""
+"""GET /album (albums-get): one album (200/404/400) or a page (200/400). Listings, paging in depth: test_listing.py."""
 
 from __future__ import annotations
 
