@@ -27,10 +27,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from albums.repository import seed_albums
 from bench.common import ROOT, BenchConfig, Row, summary_ms
 from bench.context import Bench, directory_size_mb
 from bench.scale import bulk_rows
+from bootstrap.seeding import seed_albums
 
 SECTION = "11 durability + loop"
 WRITES = 60  # POST + PUT + DELETE cycles per stack and measurement

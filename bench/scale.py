@@ -13,9 +13,10 @@ from typing import Any
 
 from albums.catalog import Entry, encode_page_token
 from albums.domain import PageRequest
-from albums.repository import AlbumRepository, seed_albums
+from albums.repository import AlbumRepository
 from bench.common import Row, summary_ms
 from bench.context import Bench
+from bootstrap.seeding import seed_albums
 
 SECTION = "3 scale"
 SAMPLES = 15

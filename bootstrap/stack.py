@@ -13,11 +13,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from albums import domain, table
-from albums.repository import AlbumRepository, seed_albums
 from bootstrap import cloudformation, functions, site
 from bootstrap import template as tpl
 from bootstrap.errors import StackError
 from bootstrap.seed_data import load_albums
+from bootstrap.seeding import rebuild_catalog, seed_albums
 from bootstrap.target import Client, Target, password_auth
 
 # Sign-up takes a username, an e-mail and a password. The username is the Cognito Username (unique, refused at
@@ -253,7 +253,7 @@ def seed(target: Target) -> int:
     if albums_table.scan(Limit=1, ProjectionExpression="#r", ExpressionAttributeNames={"#r": "Rank"})["Items"]:
         directory = albums_table.get_item(Key={"Rank": table.DIRECTORY_RANK}, ConsistentRead=True).get("Item", {})
         if directory.get("format") != table.CATALOG_FORMAT:
-            AlbumRepository(albums_table).rebuild_catalog()
+            rebuild_catalog(albums_table)
         return 0
     albums = load_albums()
     seed_albums(albums_table, albums)

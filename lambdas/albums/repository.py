@@ -14,10 +14,8 @@ import logging
 import random
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from itertools import islice
 from typing import Any
 
 import boto3
@@ -31,7 +29,6 @@ from albums.domain import (
     AlbumChanges,
     AlbumError,
     AlbumNotFound,
-    InvalidRequest,
     NewAlbum,
     Page,
     PageRequest,
@@ -40,10 +37,8 @@ from albums.domain import (
     UnreadableAlbum,
     VersionConflict,
     utc_timestamp,
-    validate_new_album,
 )
 from albums.table import (
-    CATALOG_FORMAT,
     DIRECTORY_RANK,
     UnreadableItem,
     album_from_item,
@@ -61,9 +56,7 @@ from albums.table import (
 # inside API Gateway's 29 s; tight timeouts turn a hung connection into a retry instead of a stuck request.
 RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 4}, connect_timeout=2, read_timeout=5)
 CONFLICT_ATTEMPTS = 4  # a transaction that lost to a concurrent one on the directory item is tried this often
-SEED_CALLER = "seed"  # createdBy/updatedBy of seeded albums
 _BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
-_SETS_PER_UPDATE = 50  # catalog entries per bulk UpdateItem: well under DynamoDB's 4 KB expression limit
 logger = logging.getLogger("albums")
 _deserialize = TypeDeserializer().deserialize
 
@@ -185,7 +178,7 @@ class AlbumRepository:
 
     def create(self, new: NewAlbum, caller: str) -> Album:
         """Stores a new album at version 1; RankTaken if the rank is in use (a conditional put, no read first)."""
-        album = self._stamped(new, caller)
+        album = self.stamped(new, caller)
         put = {
             "Put": {
                 "TableName": self._table.name,
@@ -261,10 +254,10 @@ class AlbumRepository:
         return [
             {"Update": {"TableName": self._table.name, "Key": {"Rank": catalog_rank(bucket)},
                         **catalog_update}},
-            {"Update": self._directory_bump([bucket])},
+            {"Update": self.directory_bump([bucket])},
         ]
 
-    def _directory_bump(self, buckets: Iterable[int]) -> dict[str, Any]:
+    def directory_bump(self, buckets: Iterable[int]) -> dict[str, Any]:
         buckets = sorted(set(buckets))
         names = {f"#v{bucket}": bucket_version_attribute(bucket) for bucket in buckets}
         return {
@@ -304,73 +297,8 @@ class AlbumRepository:
             return UnreadableAlbum(rank, str(problem))
         return AlbumNotFound(rank) if current is None else VersionConflict(current)
 
-    # --- bulk ----------------------------------------------------------------------------------------------------
-
-    def put_many(self, albums: Iterable[NewAlbum], *, caller: str = SEED_CALLER, chunk_size: int = 1000) -> int:
-        """Bulk write at version 1 (overwrites same ranks). Not transactional: each chunk's catalog entries are
-        written BEFORE its albums, so an interrupted load can list a rank that is not there yet (skipped quietly by
-        a listing) but never hides an album that is."""
-        written = 0
-        iterator = iter(albums)
-        while chunk := [self._stamped(new, caller) for new in islice(iterator, chunk_size)]:
-            self._write_catalog_entries({album.rank: entry_of(album) for album in chunk})
-            with self._table.batch_writer(overwrite_by_pkeys=["Rank"]) as batch:
-                for album in chunk:
-                    batch.put_item(Item=album_item(album))
-            written += len(chunk)
-        self._table.update_item(
-            Key={"Rank": DIRECTORY_RANK},
-            UpdateExpression="SET #format = :format",
-            ExpressionAttributeNames={"#format": "format"},
-            ExpressionAttributeValues={":format": CATALOG_FORMAT},
-        )
-        return written
-
-    def _write_catalog_entries(self, entries: Mapping[int, Entry]) -> None:
-        by_bucket: dict[int, list[Entry]] = defaultdict(list)
-        for rank, entry in entries.items():
-            by_bucket[rank_bucket(rank)].append(entry)
-        for bucket, bucket_entries in by_bucket.items():
-            for start in range(0, len(bucket_entries), _SETS_PER_UPDATE):
-                group = bucket_entries[start : start + _SETS_PER_UPDATE]
-                self._table.update_item(
-                    Key={"Rank": catalog_rank(bucket)},
-                    UpdateExpression="SET " + ", ".join(f"#r{entry.rank} = :r{entry.rank}" for entry in group),
-                    ExpressionAttributeNames={f"#r{entry.rank}": catalog_attribute(entry.rank) for entry in group},
-                    ExpressionAttributeValues={f":r{entry.rank}": entry.stored() for entry in group},
-                )
-        self._client.update_item(TableName=self._table.name, **_low_level(self._directory_bump(by_bucket)))
-
-    def rebuild_catalog(self) -> int:
-        """Writes the catalog afresh from a scan of the albums (a table from before the catalog, or after repairs by
-        hand). Run it on an idle stack: writes during the scan may be missed. Unreadable items are left out and
-        logged. Returns the number of albums catalogued."""
-        entries: dict[int, Entry] = {}
-        old_catalog: list[int] = []
-        scan: dict[str, Any] = {}
-        while True:
-            page = self._table.scan(**scan)
-            for item in page["Items"]:
-                rank = int(item["Rank"])
-                if rank < DIRECTORY_RANK:
-                    old_catalog.append(rank)
-                elif rank > DIRECTORY_RANK:
-                    try:
-                        entries[rank] = entry_of(album_from_item(item))
-                    except UnreadableItem as problem:
-                        logger.warning("unreadable album left out of the catalog: Rank %s %s", rank, problem)
-            if "LastEvaluatedKey" not in page:
-                break
-            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        with self._table.batch_writer() as batch:
-            for rank in old_catalog:
-                batch.delete_item(Key={"Rank": rank})
-        self._table.put_item(Item={"Rank": DIRECTORY_RANK, "catalogId": uuid.uuid4().hex, "format": CATALOG_FORMAT})
-        if entries:
-            self._write_catalog_entries(entries)
-        return len(entries)
-
-    def _stamped(self, new: NewAlbum, caller: str) -> Album:
+    def stamped(self, new: NewAlbum, caller: str) -> Album:
+        """The album `new` becomes when `caller` creates it now (version 1)."""
         now = self._clock()
         return Album(values=new.values, version=1, created_at=now, updated_at=now, created_by=caller, updated_by=caller)
 
@@ -394,35 +322,3 @@ def _is_ours(reason: Mapping[str, Any], album: Album) -> bool:
 
 def _typed(value: object) -> bool:
     return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("S", "N", "L", "M", "BOOL", "NULL")
-
-
-def _low_level(update: Mapping[str, Any]) -> dict[str, Any]:
-    """A transaction's Update member as update_item keyword arguments (without its TableName)."""
-    return {key: value for key, value in update.items() if key != "TableName"}
-
-
-def seed_albums(table: Any, rows: Iterable[Mapping[str, object]], *, seeded_by: str = SEED_CALLER) -> int:
-    """Validates seed rows with the API's own rules, then bulk-writes them (see AlbumRepository.put_many).
-
-    `table` is a boto3 DynamoDB Table resource; each row maps field names (albums.domain.FIELDS) to values (numbers as
-    int; an optional field may be missing or ""). Nothing is written unless every row is valid and no rank repeats;
-    InvalidRequest.fields then names each problem as "row <n> <field>" (n counts from 1). Returns the number of albums
-    written.
-    """
-    albums: list[NewAlbum] = []
-    problems: dict[str, str] = {}
-    first_row_of: dict[int, int] = {}
-    for number, row in enumerate(rows, start=1):
-        try:
-            new = validate_new_album(dict(row))
-        except InvalidRequest as invalid:
-            problems.update({f"row {number} {field}": why for field, why in invalid.fields.items()})
-            continue
-        if new.rank in first_row_of:
-            problems[f"row {number} Rank"] = f"repeats the rank of row {first_row_of[new.rank]}"
-            continue
-        first_row_of[new.rank] = number
-        albums.append(new)
-    if problems:
-        raise InvalidRequest(problems, message=f"{len(problems)} problem(s) in the seed data; nothing was written.")
-    return AlbumRepository(table).put_many(albums, caller=seeded_by)

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from albums import repository
 from albums.domain import SORT_FIELDS, normalise
 from albums.handlers import create, delete, get, update
-from albums.repository import seed_albums
 from albums.table import BUCKET_SIZE
+from bootstrap.seeding import seed_albums
 
 from .factory import album_body, call
 

@@ -13,8 +13,8 @@ import pytest
 from albums import domain
 from albums import table as albums_table
 from albums.domain import InvalidRequest
-from albums.repository import seed_albums
 from albums.settings import ConfigurationError, Settings, load_settings
+from bootstrap.seeding import put_many, rebuild_catalog, seed_albums
 
 from .factory import album_body, stored_catalog
 
@@ -121,7 +121,6 @@ def test_seed_albums_validates_everything_before_writing(table):
 
 
 def test_bulk_catalog_writes_are_split_into_small_updates(table, monkeypatch):
-    from albums.repository import AlbumRepository
 
     expressions: list[str] = []
     real = table.update_item
@@ -134,7 +133,7 @@ def test_bulk_catalog_writes_are_split_into_small_updates(table, monkeypatch):
     albums = [domain.NewAlbum({"Rank": rank, "Album": "T", "Artist": "A", "Genre": "G", "Year": 1999})
               for rank in range(240, 360)]  # 120 albums, 2 buckets
 
-    assert AlbumRepository(table).put_many(albums, chunk_size=100) == 120
+    assert put_many(table, albums, chunk_size=100) == 120
 
     assert len(expressions) > 3 and max(map(len, expressions)) < 4096  # DynamoDB's limit for an expression
     assert sorted(stored_catalog(table)) == list(range(240, 360))
@@ -145,9 +144,8 @@ def test_rebuild_catalog_catalogs_every_readable_album_and_nothing_else(table):
     table.put_item(Item={"Rank": 5, "Album": "No artist"})  # written by another tool
     table.put_item(Item={"Rank": albums_table.catalog_rank(9), "r2251": "stale\x1fx\x1fy\x1f1999"})
 
-    from albums.repository import AlbumRepository
 
-    assert AlbumRepository(table).rebuild_catalog() == 3
+    assert rebuild_catalog(table) == 3
     assert sorted(stored_catalog(table)) == [1, 2, 300]
 
 
