@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from albums.http import cors_headers
 from bootstrap.ministack_server import (
     SITE_ORIGIN,
     StackServer,
@@ -47,6 +48,8 @@ def test_a_gateway_error_without_cors_becomes_our_readable_error(status: int, co
     headers = dict(start["headers"])
     assert start["status"] == status
     assert headers[b"access-control-allow-origin"] == SITE_ORIGIN.encode() and headers[b"retry-after"] == b"1"
+    # the same CORS headers as the functions' own answers (the page reads both alike)
+    assert {k.lower().encode(): v.encode() for k, v in cors_headers(SITE_ORIGIN).items()}.items() <= headers.items()
     error = json.loads(body["body"])["error"]
     assert error["code"] == code
     assert "Task timed out" not in body["body"].decode()  # the emulator's own text stays out
