@@ -1,36 +1,17 @@
 // The album's fields, once for the whole site: the table's columns, the edit row's inputs, the add form's inputs,
 // the sort choices, the search hint and the values sent to the API all follow this list (in its order).
 //
-// It is config.albumFields, the backend's own field table (bootstrap/stack.py config_js):
-//   [{name, label, type: 'integer'|'text', required, editable, sortable, searchable}, ...]
-// A stack deployed before that key existed still works: the list is then derived from config.albumSchema
-// (property order, its `required` list, integer or string), config.albumChangesSchema (editable) and
-// config.listing.sortFields (sortable). Each field's rule (min/max, maxLength, pattern) is the albumSchema property
-// of the same name: the checks and hints of forms.js read it.
+// It is config.albumFields, the backend's own field table (albums.domain.FIELDS, written into config.js by
+// bootstrap/stack.py config_js): [{name, label, type: 'integer'|'text', required, editable, sortable, searchable}].
+// Each field's rule (min/max, maxLength, pattern) is the config.albumSchema property of the same name: the checks
+// and hints of forms.js read it.
 //
 // Whether a field is a number is decided here and nowhere else (`numeric`).
 import { config } from './app-config.js';
 
-function derivedFields() {
-  const schema = config.albumSchema;
-  const required = new Set(schema.required || []);
-  const editable = new Set(Object.keys(config.albumChangesSchema?.properties || {}));
-  const sortable = new Set(config.listing?.sortFields || []);
-  return Object.entries(schema.properties || {}).map(([name, rule]) => ({
-    name,
-    label: rule.title || name,
-    type: [].concat(rule.type || []).some((type) => type === 'integer' || type === 'number') ? 'integer' : 'text',
-    required: required.has(name),
-    editable: editable.has(name),
-    sortable: sortable.has(name),
-    searchable: false, // not stated by the schemas; only the search box's hint uses it
-  }));
-}
-
 function complete(field) {
   return Object.freeze({
     ...field,
-    label: field.label || field.name,
     numeric: field.type === 'integer',
     rule: config.albumSchema.properties?.[field.name] || {},
     // Element ids: album-<name in lower case>, as the add form always had them (#album-rank, #album-year, …); the
@@ -40,9 +21,7 @@ function complete(field) {
 }
 
 /** Every album field, in display order. */
-export const ALBUM_FIELDS = Object.freeze(
-  (Array.isArray(config.albumFields) && config.albumFields.length ? config.albumFields : derivedFields()).map(complete),
-);
+export const ALBUM_FIELDS = Object.freeze(config.albumFields.map(complete));
 
 /** The fields a PUT may change, in display order. */
 export const EDITABLE_FIELDS = Object.freeze(ALBUM_FIELDS.filter((field) => field.editable));

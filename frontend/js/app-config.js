@@ -8,6 +8,7 @@ const REQUIRED = [
   'apiUrl',
   'albumSchema',
   'albumChangesSchema',
+  'albumFields',
   'listing',
   'passwordPolicy',
   'usernameRule',
@@ -35,9 +36,7 @@ function readConfig() {
     mailboxUrl: raw.mailboxUrl || null,
     albumSchema: raw.albumSchema,
     albumChangesSchema: raw.albumChangesSchema,
-    // Optional: the backend's field table ([{name, label, type, required, editable, sortable, searchable}]); without
-    // it album-fields.js derives the fields from albumSchema.
-    albumFields: Array.isArray(raw.albumFields) ? raw.albumFields : null,
+    albumFields: raw.albumFields, // the backend's field table: album-fields.js
     listing: raw.listing,
     passwordPolicy: raw.passwordPolicy,
     usernameRule: raw.usernameRule,
