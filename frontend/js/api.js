@@ -96,8 +96,8 @@ async function request(method, query, body, signal) {
 }
 
 /**
- * One page of the albums matching every word of `q`, ordered by `sort` (Rank|Album|Artist|Genre|Year) and `order`
- * (asc|desc): {items, nextToken, start, total, decades: [{decade, count}], skipped}; total and decades count the
+ * One page of the albums matching every word of `q` (in the searchable fields), ordered by `sort` (a sortable field)
+ * and `order` (asc|desc): {items, nextToken, start, total, decades: [{decade, count}], skipped}; total and decades count the
  * whole result. nextToken is null when there is nothing more.
  */
 export function listAlbums({ limit, nextToken, q, sort, order, signal } = {}) {
@@ -112,7 +112,7 @@ export function createAlbum(album) {
   return request('POST', {}, album);
 }
 
-/** changes: any of Album/Artist/Genre/Year; version: the one the user saw (409 version_conflict when stale). */
+/** changes: any editable fields ('' clears an optional one); version: the one the user saw (409 version_conflict when stale). */
 export function updateAlbum(rank, changes, version) {
   return request('PUT', { rank }, { ...changes, version });
 }
