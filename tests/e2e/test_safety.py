@@ -79,3 +79,23 @@ def test_a_signed_in_dashboard_refuses_to_work_inside_another_sites_frame(page: 
     page.wait_for_timeout(500)  # time for a page that did start to load its albums (it would within ~100 ms)
     assert frame.evaluate("document.querySelectorAll('button, tr').length") == 0
     assert len(api_calls.calls) == calls_before
+
+
+def test_no_form_is_submitted_natively_a_dialog_form_still_closes_its_dialog(page: Page, site) -> None:
+    """Before a page's module has taken its forms over, a submit must not reload the page with the fields (a password
+    among them) in the address: frame-guard.js, the first script, prevents every native submission."""
+    page.goto(site.url("signin.html"))
+    prevented = page.evaluate("""() => {
+        const outcome = {};
+        for (const method of ['get', 'dialog']) {
+            const form = document.createElement('form');
+            form.method = method;
+            form.addEventListener('submit', (event) => { outcome[method] = event.defaultPrevented; });
+            document.body.append(form);
+            form.requestSubmit();
+            form.remove();
+        }
+        return outcome;
+    }""")
+    assert prevented == {"get": True, "dialog": False}
+    assert "?" not in page.url
