@@ -164,6 +164,8 @@ def refuse_foreign(target: Target, template: tpl.Template, ours: dict[str, str],
     this stack did not make: AWS would fail half-way, and MiniStack would silently take it over (or wipe it)."""
     table_name = template["Resources"]["AlbumsTable"]["Properties"]["TableName"]
     pool_name = template["Resources"]["UserPool"]["Properties"]["UserPoolName"]
+    if ours.get("AlbumsTable") == table_name and ours.get("UserPool") and ours.get("SiteBucket") == bucket:
+        return  # the stack holds all three already: nothing of these names will be created
     foreign = []
     if ours.get("AlbumsTable") != table_name and _table_exists(target.client("dynamodb"), table_name):
         foreign.append(f"table {table_name}")
