@@ -14,11 +14,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
-from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
-
 from bootstrap import destroy, logs, stack
 from bootstrap.emulator import Emulator
-from bootstrap.errors import StackError
+from bootstrap.errors import StackError, reported
 from bootstrap.target import Target, port, resolve
 
 
@@ -153,28 +151,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-data", action="store_true", help="destroy: keep the table and the user pool")
     parser.add_argument("--backup", help="restore: the backup's name or ARN (none: list the backups)")
     args = parser.parse_args(argv)
-    try:
+
+    def run() -> None:
         target = resolve(args.target)
         commands: dict[str, Callable[[Target], None]] = {
             **COMMANDS, "logs": lambda target: show_logs(target, args),
             "destroy": lambda target: destroy_stack(target, args),
             "restore": lambda target: restore_backup(target, args)}
         commands[args.command](target)
-    except StackError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except EndpointConnectionError as error:
-        print(f"error: cannot reach {args.target} ({error.kwargs.get('endpoint_url')}): is the stack running? "
-              "Try `make up`.", file=sys.stderr)
-        return 1
-    except NoCredentialsError:
-        print("error: no AWS credentials: configure a profile (aws configure) or set AWS_PROFILE", file=sys.stderr)
-        return 1
-    except ClientError as error:
-        info = error.response.get("Error", {})
-        print(f"error: {error.operation_name} refused: {info.get('Code')}: {info.get('Message')}", file=sys.stderr)
-        return 1
-    return 0
+
+    return reported(args.target, run)
 
 
 if __name__ == "__main__":

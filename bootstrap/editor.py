@@ -16,9 +16,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
-
-from bootstrap.errors import StackError
+from bootstrap.errors import StackError, reported
 from bootstrap.target import Client, Target, resolve
 
 EDITORS_GROUP = "editors"  # the group albums.authorization.EDITORS_GROUP names (a unit test keeps them equal)
@@ -108,23 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--revoke", action="store_true", help="make the user a reader again")
     parser.add_argument("--target", default="local", choices=["local", "docker", "localstack", "aws"])
     args = parser.parse_args(argv)
-    try:
-        print(change(resolve(args.target), args.login, revoke=args.revoke))
-    except StackError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except EndpointConnectionError as error:
-        print(f"error: cannot reach {args.target} ({error.kwargs.get('endpoint_url')}): is the stack running? "
-              "Try `make up`.", file=sys.stderr)
-        return 1
-    except NoCredentialsError:
-        print("error: no AWS credentials: configure a profile (aws configure) or set AWS_PROFILE", file=sys.stderr)
-        return 1
-    except ClientError as error:
-        info = error.response.get("Error", {})
-        print(f"error: {error.operation_name} refused: {info.get('Code')}: {info.get('Message')}", file=sys.stderr)
-        return 1
-    return 0
+    return reported(args.target, lambda: print(change(resolve(args.target), args.login, revoke=args.revoke)))
 
 
 if __name__ == "__main__":
