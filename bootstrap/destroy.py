@@ -20,7 +20,7 @@ from albums import table
 from bootstrap import cloudformation, site
 from bootstrap import template as tpl
 from bootstrap.errors import StackError
-from bootstrap.stack import artifacts_bucket, poll_seconds, recorded_stack, table_name
+from bootstrap.stack import artifacts_bucket, poll_seconds, recorded_stack, table_exists, table_name
 from bootstrap.target import Client, Target
 
 Out = Callable[[str], None]
@@ -41,10 +41,10 @@ def destroy(target: Target, out: Out, *, confirm: str | None, keep_data: bool) -
         site.delete_bucket(target.client("s3"), artifacts_bucket(target))
         target.outputs_file.unlink(missing_ok=True)
         return
-    pool_id, table_exists = ours.get("UserPool"), _table_exists(target)
+    pool_id, has_table = ours.get("UserPool"), table_exists(target.client("dynamodb"), table_name())
     out(f"This deletes stack {tpl.STACK_NAME} in account {target.account}, region {target.region} "
         f"({len(ours)} resources), with:")
-    out(f"  table {table_name()}: {count_albums(target) if table_exists else 0} albums"
+    out(f"  table {table_name()}: {count_albums(target) if has_table else 0} albums"
         + (" (kept: KEEP_DATA=1)" if keep_data else ""))
     out(f"  user pool {pool_id}: {count_users(target, pool_id) if pool_id else 0} users"
         + (" (kept: KEEP_DATA=1)" if keep_data else ""))
@@ -54,7 +54,7 @@ def destroy(target: Target, out: Out, *, confirm: str | None, keep_data: bool) -
         said = f" (CONFIRM={confirm} names another account or region)" if confirm else ""
         raise StackError(f"nothing was deleted{said}: to delete all of this, run it again with CONFIRM={wanted} "
                          "(a backup of the table is taken first; KEEP_DATA=1 keeps the table and the pool)")
-    if table_exists:
+    if has_table:
         name, arn = backup(target)
         out(f"backup of the albums: {name} ({arn}); `make restore TARGET={target.name} BACKUP={name}` loads it "
             "into a new deploy")
@@ -93,19 +93,9 @@ def backup(target: Target) -> tuple[str, str]:
     return name, details["BackupArn"]
 
 
-def _table_exists(target: Target, name: str | None = None) -> bool:
-    try:
-        target.client("dynamodb").describe_table(TableName=name or table_name())
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
-        return False
-    return True
-
-
 def _delete_table(target: Target, name: str | None = None) -> None:
     dynamodb, name = target.client("dynamodb"), name or table_name()
-    if not _table_exists(target, name):
+    if not table_exists(dynamodb, name):
         return
     dynamodb.update_table(TableName=name, DeletionProtectionEnabled=False)
     dynamodb.delete_table(TableName=name)

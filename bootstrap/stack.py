@@ -167,7 +167,7 @@ def refuse_foreign(target: Target, template: tpl.Template, ours: dict[str, str],
     if ours.get("AlbumsTable") == table_name and ours.get("UserPool") and ours.get("SiteBucket") == bucket:
         return  # the stack holds all three already: nothing of these names will be created
     foreign = []
-    if ours.get("AlbumsTable") != table_name and _table_exists(target.client("dynamodb"), table_name):
+    if ours.get("AlbumsTable") != table_name and table_exists(target.client("dynamodb"), table_name):
         foreign.append(f"table {table_name}")
     pages = target.client("cognito-idp").get_paginator("list_user_pools").paginate(MaxResults=60)
     pools = [pool["Id"] for page in pages for pool in page["UserPools"]
@@ -184,7 +184,7 @@ def refuse_foreign(target: Target, template: tpl.Template, ours: dict[str, str],
     raise StackError(f"{', '.join(foreign)} exist(s) but not in stack {tpl.STACK_NAME}: {hint}; nothing was changed")
 
 
-def _table_exists(dynamodb: Client, name: str) -> bool:
+def table_exists(dynamodb: Client, name: str) -> bool:
     try:
         dynamodb.describe_table(TableName=name)
     except ClientError as error:
