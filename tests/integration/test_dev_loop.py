@@ -89,6 +89,14 @@ class Process:
                 return line
         raise AssertionError(f"no line with {text!r} in {seconds}s; seen: {self.seen}")
 
+    def output(self) -> list[str]:
+        """Every line so far (for a failure's message)."""
+        while True:
+            try:
+                self.seen.append(self.lines.get_nowait())
+            except queue.Empty:
+                return self.seen
+
     def interrupt(self) -> int:
         self.popen.send_signal(signal.SIGINT)
         return self.popen.wait(timeout=30)
@@ -141,7 +149,9 @@ def test_a_saved_handler_answers_the_next_call_and_a_broken_one_keeps_the_last_g
             statuses.append(response.status_code)
             if response.headers.get("X-Watch") == marker:
                 break
-            assert time.monotonic() - saved < 15, f"{marker} never answered"
+            assert time.monotonic() - saved < 15, (f"{marker} never answered; statuses {statuses[-5:]}, last "
+                                                    f"answer {response.headers.get('X-Watch')!r}; watch said "
+                                                    f"{watcher.output()[-6:]}")
         seconds.append(time.monotonic() - saved)
         watcher.wait_for("4 functions updated")
     assert set(statuses) == {200}  # no call failed while the code was replaced under it
