@@ -91,7 +91,7 @@ logs: ## Functions' log lines (CloudWatch Logs): FUNCTION=get REQUEST_ID=<id> SI
 watch: install ## Beside `make up`: a saved file under lambdas/ or frontend/ (or template.yaml) is live in a second
 	@$(PY) -m bootstrap.watch
 
-debug: install ## FUNCTION=get|create|update|delete runs under debugpy on 127.0.0.1:DEBUG_PORT (5678) until Ctrl-C
+debug: install ## FUNCTION=get|create|update|delete|stats runs under debugpy on 127.0.0.1:DEBUG_PORT (5678) until Ctrl-C
 	@$(PY) -m bootstrap.debug $(FUNCTION) $(if $(DEBUG_PORT),--port $(DEBUG_PORT))
 
 # USER must come from the command line: the shell's own $USER (your login name) is never taken for a user of the app.

@@ -23,9 +23,10 @@ API_RANKS = 990_001  # albums the API run creates and deletes (bucket 990)
 LOCAL_RANKS = 991_001  # the in-process run (bucket 991)
 COLD_RANK = 992_001
 METHODS = ("GET page", "GET one", "POST", "PUT", "DELETE")
-# Each function, its method and its handler, as template.yaml declares them.
-FUNCTIONS = {function.method: function.name for function in template.functions()}
-HANDLERS = {function.method: function.handler for function in template.functions()}  # "module.attribute"
+# The functions of /album's four methods and their handlers, as template.yaml declares them.
+ALBUM_ROUTES = [function for function in template.functions() if function.path == "/album"]
+FUNCTIONS = {function.method: function.name for function in ALBUM_ROUTES}
+HANDLERS = {function.method: function.handler for function in ALBUM_ROUTES}  # "module.attribute"
 
 
 def album(rank: int, label: str) -> dict[str, Any]:

@@ -23,6 +23,8 @@ DEAD = {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"}
 # next deploy creates the stack with a CREATE change set again.
 NEVER_CREATED = "REVIEW_IN_PROGRESS"
 BUSY_SUFFIX = "_IN_PROGRESS"
+# Roles with names (albums-*-role), and the template's AWS::LanguageExtensions transform (its Fn::ForEach loops).
+CAPABILITIES = ["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 TEMPLATE_BODY_LIMIT = 51_200  # bytes; a larger template must be given by URL
 
 
@@ -73,7 +75,7 @@ def deploy(cfn: Client, name: str, template: dict[str, Any], parameters: dict[st
     change_set = f"{name}-{uuid.uuid4().hex[:12]}"
     cfn.create_change_set(
         StackName=name, ChangeSetName=change_set, ChangeSetType="UPDATE" if current else "CREATE",
-        TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"],
+        TemplateBody=body, Capabilities=CAPABILITIES,
         Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
         Tags=[{"Key": "app", "Value": name}])
     described = _wait_for_change_set(cfn, name, change_set, poll)

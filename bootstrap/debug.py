@@ -41,12 +41,7 @@ SITECUSTOMIZE = Path(__file__).resolve().with_name("debug_sitecustomize.py")
 
 
 def function_name(which: str) -> str:
-    names = {f.name.removeprefix("albums-"): f.name for f in tpl.functions()}
-    names.update({f.method.lower(): f.name for f in tpl.functions()})
-    wanted = which.lower().removeprefix("albums-")
-    if wanted not in names:
-        raise StackError(f"no function {which!r}: choose one of {', '.join(sorted(set(names) - {'post', 'put'}))}")
-    return names[wanted]
+    return tpl.function_named(which).name
 
 
 class DebugSession:
@@ -107,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bootstrap.debug", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("function", nargs="?", default=os.environ.get("FUNCTION", ""),
-                        help="get | create | update | delete (or albums-get, GET, ...)")
+                        help="get | create | update | delete | stats (or albums-get, post, ...)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("DEBUG_PORT", DEFAULT_PORT)))
     args = parser.parse_args(argv)
     stopping = False
@@ -121,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     session: DebugSession | None = None
     try:
         if not args.function:
-            raise StackError("which function? make debug FUNCTION=get|create|update|delete")
+            raise StackError("which function? make debug FUNCTION=get|create|update|delete|stats")
         target = resolve("local")
         outputs(target.stack_dir)  # one clear line when the stack is not running (boto3 would retry for 10 s)
         session = DebugSession(target, function_name(args.function), args.port)

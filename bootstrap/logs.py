@@ -16,20 +16,15 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bootstrap import template
-from bootstrap.errors import StackError
 from bootstrap.target import Client, Target
 
 POLL_SECONDS = 1.0
 
 
 def log_groups(function: str | None) -> list[tuple[str, str]]:
-    """(function name, log group) for every function, or the one named (albums-get, get, GET all work)."""
-    functions = template.functions()
-    chosen = [f for f in functions
-              if function is None or function.lower() in {f.name, f.name.removeprefix("albums-"), f.method.lower()}]
-    if not chosen:
-        names = ", ".join(f.name for f in functions)
-        raise StackError(f"no function named {function!r}: choose one of {names} (or get, create, update, delete)")
+    """(function name, log group) for every function, or the one named (albums-get, get, post: see
+    template.function_named)."""
+    chosen = template.functions() if function is None else (template.function_named(function),)
     return [(f.name, f"/aws/lambda/{f.name}") for f in chosen]
 
 

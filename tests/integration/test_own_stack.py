@@ -144,7 +144,7 @@ def test_a_changed_function_setting_redeploys_and_keeps_users_and_albums(
     api = Api(own_user)
     before = api.get(limit=1).json()["total"]
     changed = tpl.load()
-    changed["Resources"]["GetFunction"]["Properties"]["MemorySize"] = 384
+    changed["Resources"]["Fn::ForEach::Routes"][2]["${Route}Function"]["Properties"]["MemorySize"] = 384
     lines = _deploy_changed(changed, monkeypatch)
     assert any("GetFunction" in line for line in lines) and not any("REPLACED" in line for line in lines)
     assert not any(name in line for line in lines for name in ("AlbumsTable", "UserPool "))
@@ -158,7 +158,7 @@ def test_a_failed_deploy_names_the_resource_and_the_previous_version_keeps_runni
         on_own_stack: dict[str, Any], own_user: User, monkeypatch: pytest.MonkeyPatch) -> None:
     running = resolve("local").client("lambda").get_function_configuration(FunctionName="albums-get")["MemorySize"]
     broken = tpl.load()
-    broken["Resources"]["GetFunction"]["Properties"]["MemorySize"] = 640
+    broken["Resources"]["Fn::ForEach::Routes"][2]["${Route}Function"]["Properties"]["MemorySize"] = 640
     # AWS and MiniStack refuse a trust policy with Allow + NotPrincipal.
     broken["Resources"]["BrokenRole"] = {"Type": "AWS::IAM::Role", "Properties": {
         "RoleName": "albums-broken-role", "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [

@@ -91,6 +91,8 @@ BOOTSTRAP_CALLS: list[tuple[str, str]] = [
         "ExecuteChangeSet", "DescribeStackEvents", "DeleteStack", "TagResource",  # the change set's stack tags
         # not the bootstrap's: `sam deploy` and `aws cloudformation deploy` call it for an existing stack
         "GetTemplateSummary")),
+    # the template's Transform (Fn::ForEach): a change set of it is also made on the transform
+    ("cloudformation:CreateChangeSet", f"arn:aws:cloudformation:{REGION}:aws:transform/LanguageExtensions"),
     ("dynamodb:DescribeTable", TABLE),  # is there a table of the stack's name that the stack did not make?
     ("cognito-idp:ListUserPools", "*"),  # ... or a pool of its name
     ("cognito-idp:DescribeUserPool", POOL),  # its password policy, for the site's config.js
@@ -155,7 +157,7 @@ def schema(type_name: str) -> dict[str, Any]:
 
 
 def template_types() -> set[str]:
-    return {res["Type"] for res in tpl.load()["Resources"].values()}
+    return {res["Type"] for res in tpl.expanded(tpl.load())["Resources"].values()}
 
 
 def handler_actions(type_name: str) -> set[str]:

@@ -16,7 +16,9 @@ from bootstrap import template as tpl
 
 TEMPLATE = tpl.load()
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
-RESOURCES = TEMPLATE["Resources"]
+EXPANDED = tpl.expanded(TEMPLATE)  # with the Routes and Paths loops' copies
+RESOURCES = EXPANDED["Resources"]
+ROUTES = tpl.functions(TEMPLATE)
 METHODS = tpl.resources(TEMPLATE, "AWS::ApiGateway::Method")
 CORS = {"Access-Control-Allow-Headers": f"'{http.CORS_ALLOW_HEADERS}'",
         "Access-Control-Allow-Methods": f"'{http.CORS_ALLOW_METHODS}'"}
@@ -25,9 +27,9 @@ SITE_ORIGIN = {"Fn::If": ["GivenSiteOrigin", {"Ref": "SiteOrigin"}, {"Fn::If": [
     "UseCloudFront", {"Fn::Sub": "https://${SiteDistribution.DomainName}"},
     {"Fn::GetAtt": ["SiteBucket", "WebsiteURL"]}]}]}
 QUOTED_SITE_ORIGIN = {"Fn::Sub": ["'${Origin}'", {"Origin": SITE_ORIGIN}]}
-# The four functions behind the API's methods (the pool's PostConfirmation trigger is the template's fifth).
+# The functions behind the API's routes (the pool's PostConfirmation trigger is one more).
 API_FUNCTIONS = {name: res for name, res in tpl.resources(TEMPLATE, "AWS::Lambda::Function").items()
-                 if res["Properties"]["FunctionName"] in {f.name for f in tpl.functions(TEMPLATE)}}
+                 if res["Properties"]["FunctionName"] in {f.name for f in ROUTES}}
 
 
 def test_every_method_but_the_preflight_needs_a_token_of_the_pool() -> None:
@@ -35,10 +37,11 @@ def test_every_method_but_the_preflight_needs_a_token_of_the_pool() -> None:
     assert authorizer["Type"] == "COGNITO_USER_POOLS"
     assert authorizer["ProviderARNs"] == [{"Fn::GetAtt": ["UserPool", "Arn"]}]
     assert authorizer["IdentitySource"] == "method.request.header.Authorization"
-    by_verb = {method["Properties"]["HttpMethod"]: method["Properties"] for method in METHODS.values()}
-    assert set(by_verb) == {"GET", "POST", "PUT", "DELETE", "OPTIONS"}
-    for verb, method in by_verb.items():
-        if verb == "OPTIONS":
+    verbs = {method["Properties"]["HttpMethod"] for method in METHODS.values()}
+    assert verbs == {"GET", "POST", "PUT", "DELETE", "OPTIONS"}
+    for logical, resource in METHODS.items():
+        method, verb = resource["Properties"], logical
+        if method["HttpMethod"] == "OPTIONS":
             assert method["AuthorizationType"] == "NONE"  # browsers send the preflight without a token
             assert method["Integration"]["Type"] == "MOCK"
         else:
@@ -48,17 +51,20 @@ def test_every_method_but_the_preflight_needs_a_token_of_the_pool() -> None:
 
 
 def test_the_preflight_and_the_gateways_own_errors_answer_the_functions_cors() -> None:
-    (options,) = [m["Properties"] for m in METHODS.values() if m["Properties"]["HttpMethod"] == "OPTIONS"]
-    (response,) = options["Integration"]["IntegrationResponses"]
-    assert response["ResponseParameters"] == {f"method.response.header.{k}": v for k, v in {
-        **CORS, "Access-Control-Allow-Origin": QUOTED_SITE_ORIGIN}.items()}
+    preflights = {tpl.path(EXPANDED, m["Properties"]["ResourceId"]): m["Properties"]
+                  for m in METHODS.values() if m["Properties"]["HttpMethod"] == "OPTIONS"}
+    assert set(preflights) == {f.path for f in ROUTES}  # every path the site calls answers the preflight
+    for options in preflights.values():
+        (response,) = options["Integration"]["IntegrationResponses"]
+        assert response["ResponseParameters"] == {f"method.response.header.{k}": v for k, v in {
+            **CORS, "Access-Control-Allow-Origin": QUOTED_SITE_ORIGIN}.items()}
     responses = {r["Properties"]["ResponseType"]: r["Properties"]
                  for r in tpl.resources(TEMPLATE, "AWS::ApiGateway::GatewayResponse").values()}
     assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
     for gateway_response in responses.values():
         assert gateway_response["ResponseParameters"] == {f"gatewayresponse.header.{k}": v for k, v in {
             **CORS, "Access-Control-Allow-Origin": QUOTED_SITE_ORIGIN}.items()}
-    assert len(API_FUNCTIONS) == 4
+    assert len(API_FUNCTIONS) == len(ROUTES)
     for function in API_FUNCTIONS.values():
         assert function["Properties"]["Environment"]["Variables"]["CORS_ALLOW_ORIGIN"] == SITE_ORIGIN
     assert TEMPLATE["Outputs"]["SiteOrigin"]["Value"] == SITE_ORIGIN
@@ -83,17 +89,18 @@ def test_the_pool_signs_in_by_username_or_verified_email() -> None:
     assert pool["AutoVerifiedAttributes"] == ["email"]
 
 
-WANTED = {  # method -> the table actions its function may use, and no others
-    "GET": {"dynamodb:GetItem", "dynamodb:BatchGetItem"},
-    "POST": {"dynamodb:PutItem", "dynamodb:UpdateItem"},
-    "PUT": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
-    "DELETE": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"},
+WANTED = {  # route -> the table actions its function may use, and no others
+    "GET /album": {"dynamodb:GetItem", "dynamodb:BatchGetItem"},
+    "POST /album": {"dynamodb:PutItem", "dynamodb:UpdateItem"},
+    "PUT /album": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+    "DELETE /album": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"},
+    "GET /album/stats": {"dynamodb:GetItem", "dynamodb:BatchGetItem"},
 }
 
 
-@pytest.mark.parametrize("function", tpl.functions(TEMPLATE), ids=lambda f: f.method)
+@pytest.mark.parametrize("function", ROUTES, ids=lambda f: f.route)
 def test_each_function_may_do_only_its_own_job(function: tpl.Function) -> None:
-    assert set(function.table_actions) == WANTED[function.method]
+    assert set(function.table_actions) == WANTED[function.route]
     (logical,) = [name for name, res in tpl.resources(TEMPLATE, "AWS::Lambda::Function").items()
                   if res["Properties"]["FunctionName"] == function.name]
     role = RESOURCES[RESOURCES[logical]["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
@@ -117,7 +124,7 @@ def test_api_gateway_may_invoke_each_function_for_its_own_route_only() -> None:
         assert properties["Principal"] == "apigateway.amazonaws.com"
         function = RESOURCES[properties["FunctionName"]["Ref"]]["Properties"]["FunctionName"]
         routes[function] = properties["SourceArn"]["Fn::Sub"].rsplit(":", 1)[1]
-    assert routes == {f.name: f"${{Api}}/*/{f.method}/album" for f in tpl.functions(TEMPLATE)}
+    assert routes == {f.name: f"${{RestApi}}/*/{f.method}{f.path}" for f in ROUTES}
 
 
 def test_functions_share_one_package_runtime_and_settings() -> None:
@@ -209,7 +216,7 @@ def test_the_security_headers_are_the_pages_csp_and_forbid_framing() -> None:
     csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
     page = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', (FRONTEND / "index.html").read_text())
     assert page is not None
-    api_and_cognito = ("https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix} "
+    api_and_cognito = ("https://${RestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix} "
                        "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}")
     assert csp == page.group(1).replace("{{CONNECT_SRC}}", api_and_cognito) + "; frame-ancestors 'none'"
 
@@ -262,15 +269,62 @@ def test_an_api_change_makes_a_new_deployment_and_nothing_else_does() -> None:
     assert tpl.deployment_id(other_code) == deployment  # new code is not an API change
 
     changed = copy.deepcopy(TEMPLATE)
-    changed["Resources"]["AlbumGet"]["Properties"]["RequestParameters"] = {}
+    changed["Resources"]["Fn::ForEach::Routes"][2]["${Route}Method"]["Properties"]["RequestParameters"] = {}
     assert tpl.deployment_id(tpl.packaged(changed, CODE)) != deployment
+    another_route = copy.deepcopy(TEMPLATE)
+    another_route["Mappings"]["Routes"]["Stats"]["Method"] = "POST"
+    assert tpl.deployment_id(tpl.packaged(another_route, CODE)) != deployment
 
 
 def test_functions_are_read_from_the_template() -> None:
-    found = {f.method: (f.name, f.handler) for f in tpl.functions(TEMPLATE)}
+    found = {f.route: (f.name, f.handler) for f in ROUTES}
     assert found == {
-        "GET": ("albums-get", "albums.handlers.get.handler"),
-        "POST": ("albums-create", "albums.handlers.create.handler"),
-        "PUT": ("albums-update", "albums.handlers.update.handler"),
-        "DELETE": ("albums-delete", "albums.handlers.delete.handler"),
+        "GET /album": ("albums-get", "albums.handlers.get.handler"),
+        "POST /album": ("albums-create", "albums.handlers.create.handler"),
+        "PUT /album": ("albums-update", "albums.handlers.update.handler"),
+        "DELETE /album": ("albums-delete", "albums.handlers.delete.handler"),
+        "GET /album/stats": ("albums-stats", "albums.handlers.stats.handler"),
     }
+    assert [tpl.function_named(name).name for name in ("get", "albums-stats", "post", "PUT")] == [
+        "albums-get", "albums-stats", "albums-create", "albums-update"]
+
+
+# --- Routes declared once: the Routes mapping is the one list; what must name its rows is checked here ----------
+LOOP = TEMPLATE["Resources"]["Fn::ForEach::Routes"]
+PATHS_LOOP = TEMPLATE["Resources"]["Fn::ForEach::Paths"]
+
+
+def test_every_route_row_is_in_the_loop_and_the_deployment_waits_for_its_method() -> None:
+    rows = TEMPLATE["Mappings"]["Routes"]
+    assert LOOP[1] == list(rows), "the Routes loop's list (template.yaml, Fn::ForEach::Routes) must name every row"
+    waits_for = set(TEMPLATE["Resources"]["ApiDeployment"]["DependsOn"])
+    methods = set(METHODS)
+    assert methods <= waits_for, f"add {sorted(methods - waits_for)} to ApiDeployment's DependsOn"
+    for name, row in rows.items():
+        assert tpl.path(EXPANDED, {"Ref": row["Resource"]}) == row["Path"], name
+        assert row["Resource"].removesuffix("Resource") in PATHS_LOOP[1], f"{row['Resource']}: add to the Paths loop"
+
+
+def test_the_loops_expand_as_the_emulators_transform_expands_them() -> None:
+    """bootstrap.template reads the routes off its own expansion; MiniStack (what `make up` deploys to) has the
+    transform's full implementation. Both must make the same resources from the same template."""
+    from ministack.services.cloudformation import language_extensions
+
+    theirs = language_extensions.apply(copy.deepcopy(TEMPLATE), {})["Resources"]
+    assert set(theirs) == set(RESOURCES)
+
+    def plain(value: object) -> object:  # a constant Fn::Sub is its string (the engine resolves it so)
+        if isinstance(value, dict):
+            if set(value) == {"Fn::Sub"}:
+                text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+                for name, variable in variables.items():
+                    if isinstance(variable, str):
+                        text = text.replace("${" + name + "}", variable)
+                left = {name: plain(v) for name, v in variables.items() if not isinstance(v, str)}
+                return {"Fn::Sub": [text, left] if left else text} if "${" in text else text
+            return {key: plain(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [plain(item) for item in value]
+        return value
+
+    assert plain(theirs) == plain(RESOURCES)
