@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bootstrap", description=__doc__)
     parser.add_argument("command", choices=[*COMMANDS, "destroy", "restore", "logs"])
     parser.add_argument("--target", default="local", choices=["local", "docker", "localstack", "aws"])
-    parser.add_argument("--function", help="logs: one function (albums-get, get, create, update, delete, stats, post, ...)")
+    parser.add_argument("--function", help="logs: one function (albums-get, get, stats, post, ...)")
     parser.add_argument("--request-id", help="logs: only the lines of this Lambda request id")
     parser.add_argument("--since", type=float, default=60, help="logs: minutes back (default 60)")
     parser.add_argument("--follow", action="store_true", help="logs: keep printing new lines")

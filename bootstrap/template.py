@@ -117,7 +117,7 @@ def function_named(which: str, template: Template | None = None) -> Function:
     by_method = {f.method.lower(): f for f in routes if [g.method for g in routes].count(f.method) == 1}
     found = by_module.get(wanted) or by_method.get(wanted)
     if found is None:
-        raise StackError(f"no function {which!r}: choose one of {', '.join(sorted(by_module))}")
+        raise StackError(f"no function named {which!r}: choose one of {', '.join(sorted(by_module))}")
     return found
 
 

@@ -37,17 +37,23 @@ class Step:
     junit: Path | None = None  # pytest's report, for exact counts
     env: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     status: int | None = None
     output: str = ""
 
     def run(self, *, quiet: bool) -> Step:
         started = time.perf_counter()
-        done = subprocess.run(self.command, cwd=ROOT, env={**os.environ, **self.env}, text=True,
-                              stdout=subprocess.PIPE if quiet else None, stderr=subprocess.STDOUT if quiet else None,
-                              check=False)
+        with subprocess.Popen(self.command, cwd=ROOT, env={**os.environ, **self.env}, text=True,
+                              stdout=subprocess.PIPE if quiet else None,
+                              stderr=subprocess.STDOUT if quiet else None) as process:
+            self.output = process.stdout.read() if process.stdout else ""
+            # wait4: the CPU time of the step and of every process it waited for (its workers, the stacks it ran),
+            # not of the shared test stack: which suite costs what, even while the suites share the cores.
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
         self.seconds = time.perf_counter() - started
-        self.status = done.returncode
-        self.output = done.stdout or ""
+        self.cpu_seconds = usage.ru_utime + usage.ru_stime
+        self.status = process.returncode
         return self
 
     def counts(self) -> tuple[int, int, int]:
@@ -69,7 +75,7 @@ class Step:
         tally = ""
         if self.junit:
             tally = f", {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else "")
-        return f"  {self.name:<12} {self.seconds:6.1f} s  {verdict}{tally}"
+        return f"  {self.name:<12} {self.seconds:6.1f} s  {self.cpu_seconds:6.1f} CPU-s  {verdict}{tally}"
 
 
 # Installed pytest plugins each suite can do without. Every pytest process (each xdist worker too) imports every
@@ -176,7 +182,8 @@ def main() -> int:
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "total_seconds": round(total, 1),
         "machine_cpu_seconds": cpu,  # every process on the machine, the run's own and any other
-        "suites": {step.name: {"seconds": round(step.seconds, 1), "status": step.status,
+        "suites": {step.name: {"seconds": round(step.seconds, 1), "cpu_seconds": round(step.cpu_seconds, 1),
+                               "status": step.status,
                                "passed": step.counts()[0], "failed": step.counts()[1]} for step in steps},
         "cores": os.cpu_count(),
         "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
