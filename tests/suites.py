@@ -121,6 +121,27 @@ def machine_cpu_seconds() -> float | None:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+def process_tree_cpu_seconds(pid: int) -> float | None:
+    """CPU time of a process, of its children it has waited for, and of its children still running (Linux /proc):
+    what the shared test stack (MiniStack and its Lambda workers) cost the run."""
+    def stat(process: int) -> list[str]:
+        text = Path(f"/proc/{process}/stat").read_text()
+        return text[text.rindex(")") + 2:].split()  # the fields after the command name, from `state`
+
+    try:
+        parents = {int(entry.name): int(stat(int(entry.name))[1])
+                   for entry in Path("/proc").iterdir() if entry.name.isdigit()}
+        tree, ticks = [pid], 0
+        while tree:
+            process = tree.pop()
+            fields = stat(process)
+            ticks += sum(int(value) for value in fields[11:13 if process != pid else 15])  # utime stime (cutime cstime)
+            tree += [child for child, parent in parents.items() if parent == process]
+    except (OSError, ValueError):
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     RESULTS.mkdir(exist_ok=True)
     started = time.perf_counter()
@@ -161,6 +182,8 @@ def main() -> int:
         thread.join()
     for step in [sam, lint, unit, own, *together]:  # those that ran quietly, beside others
         print(step.output if step.status != 0 else _last_line(step.output))
+    stack_pid = Path(os.environ.get("STACK_DIR", ROOT / ".stack-test")) / "ministack.pid"
+    stack_cpu = process_tree_cpu_seconds(int(stack_pid.read_text())) if stack_pid.exists() else None
     down = Step("stack down", [PYTHON, "-m", "bootstrap", "down"]).run(quiet=True)
 
     total = time.perf_counter() - started
@@ -177,11 +200,14 @@ def main() -> int:
     cpu = round(cpu_now - cpu_started, 1) if cpu_now is not None and cpu_started is not None else None
     cores = os.cpu_count() or 1
     busy = f", {cpu:.0f} CPU-s used (cores busy {cpu / (total * cores):.0%} of the time)" if cpu else ""
+    if stack_cpu is not None:
+        print(f"  {'test stack':<12} {'':8}  {stack_cpu:6.1f} CPU-s  (MiniStack and its Lambda workers, all suites)")
     print(f"  {'total':<12} {total:6.1f} s  on {cores} cores{busy}, load average {os.getloadavg()[0]:.2f}")
     timings = {
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "total_seconds": round(total, 1),
         "machine_cpu_seconds": cpu,  # every process on the machine, the run's own and any other
+        "test_stack_cpu_seconds": stack_cpu,
         "suites": {step.name: {"seconds": round(step.seconds, 1), "cpu_seconds": round(step.cpu_seconds, 1),
                                "status": step.status,
                                "passed": step.counts()[0], "failed": step.counts()[1]} for step in steps},
