@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bootstrap.server_protocol import origin
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 4598
 DEFAULT_STACK_DIR = ROOT / ".stack-bench"
@@ -34,7 +36,7 @@ class BenchConfig:
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return origin(self.port)
 
 
 def config_from_env() -> BenchConfig:
