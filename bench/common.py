@@ -11,6 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from albums.domain import FIELDS, Value
+from bootstrap.server_protocol import origin
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 4598
 DEFAULT_STACK_DIR = ROOT / ".stack-bench"
@@ -34,7 +37,7 @@ class BenchConfig:
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return origin(self.port)
 
 
 def config_from_env() -> BenchConfig:
@@ -73,6 +76,17 @@ class Row:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def album_body(rank: int, **values: Value) -> dict[str, Value]:
+    """A POST body the API accepts for `rank`: `values`, and every other required field of the table
+    (albums.domain.FIELDS) filled in (text "Bench", an integer its rule's smallest value). A field added to the table
+    needs no change in the benchmarks."""
+    body: dict[str, Value] = {"Rank": rank}
+    for one in FIELDS:
+        if one.required and one.name not in body:
+            body[one.name] = "Bench" if one.kind == "text" else one.rule.minimum
+    return {**body, **values}
 
 
 def percentile(values: Iterable[float], p: float) -> float | None:

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, BenchConfig, Row, summary_ms
+from bench.common import ROOT, BenchConfig, Row, album_body, summary_ms
 from bench.context import Bench, directory_size_mb
 from bench.scale import bulk_rows
 from bootstrap.seeding import seed_albums
@@ -146,8 +146,7 @@ def writes(apis: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 return response
 
             api.delete(rank)  # left by an earlier run: not timed
-            created = timed("POST", lambda a=api, r=rank: a.post({"Rank": r, "Album": f"Bench {r}", "Artist": "Bench",
-                                                                  "Genre": "Rock", "Year": 2001}))
+            created = timed("POST", lambda a=api, r=rank: a.post(album_body(r, Album=f"Bench {r}")))
             version = created.json()["version"]
             timed("PUT", lambda a=api, r=rank, v=version: a.put(r, {"Album": "Bench edited", "version": v}))
             timed("DELETE", lambda a=api, r=rank: a.delete(r))
@@ -167,7 +166,7 @@ def hard_kill(bench: Bench) -> dict[str, Any]:
     ranks = [FIRST_RANK + 1000 + int(time.time() * 1000) % 97_000 + i for i in range(6)]
     versions, refusals = {}, []
     for rank in ranks:
-        created = api.post({"Rank": rank, "Album": f"Kill {rank}", "Artist": "Bench", "Genre": "Rock", "Year": 1999})
+        created = api.post(album_body(rank, Album=f"Kill {rank}"))
         if created.status_code == 201:
             acknowledged.append(("create", rank))
             versions[rank] = created.json()["version"]

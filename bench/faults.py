@@ -15,7 +15,7 @@ import signal
 import time
 from typing import Any
 
-from bench.common import ROOT, Row, ms, timed
+from bench.common import ROOT, Row, album_body, ms, timed
 from bench.context import Bench, directory_size_mb
 
 SECTION = "7 faults"
@@ -82,8 +82,7 @@ def hard_kill(bench: Bench) -> dict[str, Any]:
     api = bench.api()
     acknowledged: list[str] = []
     for rank in HARD_KILL_RANKS:
-        body = {"Rank": rank, "Album": f"Crash test {rank}", "Artist": "Bench", "Genre": "Rock", "Year": 2001}
-        if api.post(body).status_code == 201:
+        if api.post(album_body(rank, Album=f"Crash test {rank}")).status_code == 201:
             acknowledged.append(f"create {rank}")
     seed_album = api.get(rank=2).json()
     updated = api.put(2, {"Album": seed_album["Album"] + " (edited before crash)", "version": seed_album["version"]})

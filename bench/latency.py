@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import Row, ms, summary_ms
+from bench.common import Row, album_body, ms, summary_ms
 from bench.context import Bench
 from bootstrap import template
 from tests.unit.factory import id_token_claims, make_event
@@ -30,7 +30,7 @@ HANDLERS = {function.method: function.handler for function in ALBUM_ROUTES}  # "
 
 
 def album(rank: int, label: str) -> dict[str, Any]:
-    return {"Rank": rank, "Album": f"Bench {label} {rank}", "Artist": "Bench Artist", "Genre": "Rock", "Year": 1999}
+    return album_body(rank, Album=f"Bench {label} {rank}")
 
 
 class ApiClient:

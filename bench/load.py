@@ -21,10 +21,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 from albums.catalog import entry_of
-from albums.domain import PageRequest
+from albums.domain import FIELDS, PageRequest
 from albums.repository import AlbumRepository
 from albums.table import DIRECTORY_RANK, album_from_item, catalog_entries
-from bench.common import Row, summary_ms
+from bench.common import Row, album_body, summary_ms
 from bench.context import Bench
 
 SECTION = "6 load"
@@ -32,7 +32,6 @@ OWN_BASE = 600_000
 OWN_SPAN = 300
 CONTESTED = range(699_001, 699_011)
 MAX_REQUESTS_PER_USER = 5_000
-FIELDS = ("Album", "Artist", "Genre", "Year")
 MIX = (("get_page", 15), ("get_one", 10), ("create_own", 22), ("update_own", 18), ("delete_own", 10),
        ("create_contested", 10), ("update_contested", 15))
 METHOD_OF = {"get_page": "GET page", "get_one": "GET one", "create_own": "POST", "update_own": "PUT",
@@ -82,8 +81,8 @@ class Worker:
 
     def _body(self, rank: int) -> dict:
         self.counter += 1
-        return {"Rank": rank, "Album": f"Load u{self.index} n{self.counter}", "Artist": f"User {self.index}",
-                "Genre": self.rng.choice(("Rock", "Jazz", "Soul")), "Year": self.rng.randint(1950, 2020)}
+        return album_body(rank, Album=f"Load u{self.index} n{self.counter}", Artist=f"User {self.index}",
+                          Year=self.rng.randint(1950, 2020))
 
     # --- operations --------------------------------------------------------------------------------------------
 
@@ -227,8 +226,9 @@ def scan_all(table: Any) -> dict[int, dict]:
 
 
 def same(item: dict, album: dict) -> bool:
-    return int(item["version"]) == album["version"] and all(
-        (int(item[f]) if f == "Year" else item[f]) == album[f] for f in FIELDS)
+    """The stored item, read as the API reads it, is the acknowledged album: its version and every field."""
+    stored = album_from_item(item).to_json()
+    return all(stored.get(key) == album.get(key) for key in ("version", *(field.name for field in FIELDS)))
 
 
 def audit_own(workers: list[Worker], items: dict[int, dict], report: Counter, problems: list[str]) -> None:

@@ -23,7 +23,15 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from bootstrap.errors import StackError
-from bootstrap.server_protocol import IDENTITY_PATH, RUN_FILE, SERVER_SETTINGS, STOP_FILE
+from bootstrap.server_protocol import (
+    IDENTITY_PATH,
+    LOOPBACK,
+    RUN_FILE,
+    SERVER_SETTINGS,
+    STACK_DIRS,
+    STOP_FILE,
+    origin,
+)
 
 HEALTH_PATH = "/_ministack/health"
 UNCLEAN_END_FILE = "unclean-end.json"  # a run file found at start, kept until `up` has reported it
@@ -31,15 +39,38 @@ SERVER_SCRIPT = Path(__file__).resolve().with_name("ministack_server.py")
 STUCK_SECONDS = 60  # a stopping server that shows no progress for this long is killed
 
 
+
+
+def server_environment(stack_dir: str, bind_host: str, port: str) -> dict[str, str]:
+    """What the server is run with, besides the few variables of the developer's it keeps (see _INHERITED). Strings:
+    docker-compose.yml's `ministack` service sets the same for its paths and port (a unit test compares them)."""
+    return {
+        "BIND_HOST": bind_host,
+        "GATEWAY_PORT": port,
+        "MINISTACK_HOST": LOOPBACK,  # the host in the URLs MiniStack hands out: where it is reached (see origin())
+        "AUTH": "true",  # confirmation codes and IAM policies are really checked
+        "PERSIST_STATE": "1",
+        "S3_PERSIST": "1",
+        **{variable: f"{stack_dir}/{name}" for variable, name in STACK_DIRS.items()},
+        "IOT_MTLS_ENABLED": "0",  # its IoT listener would bind 0.0.0.0:8883
+        "SFTP_ENABLED": "0",
+        "LOG_LEVEL": os.environ.get("MINISTACK_LOG_LEVEL", "WARNING"),
+        # MiniStack's cap on Lambda executions in flight (default: from memory, ~570 here). Our server admits only a
+        # few API calls at once (STACK_API_CONCURRENCY), so this only bounds direct invokes; past it an invoke is
+        # throttled (429, made readable and retried by the page) rather than starting a 17th worker.
+        "LAMBDA_ACCOUNT_CONCURRENCY": "16",
+    }
+
+
 @dataclass(frozen=True)
 class Emulator:
     stack_dir: Path
     port: int
-    host: str = "127.0.0.1"  # loopback only: nothing of ours listens beyond this machine
+    host: str = LOOPBACK  # the address the server binds: loopback only, nothing of ours listens beyond this machine
 
     @property
     def endpoint(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return origin(self.port)
 
     @property
     def pid_file(self) -> Path:
@@ -50,28 +81,12 @@ class Emulator:
         return self.stack_dir / "ministack.log"
 
     def environment(self) -> dict[str, str]:
-        dirs = {name: self.stack_dir / name for name in ("state", "s3", "tmp")}
-        for path in dirs.values():
-            path.mkdir(parents=True, exist_ok=True)
-        return {
-            **_inherited_environment(),
-            "BIND_HOST": self.host,
-            "GATEWAY_PORT": str(self.port),
-            "MINISTACK_HOST": self.host,
-            "AUTH": "true",  # confirmation codes and IAM policies are really checked
-            "PERSIST_STATE": "1",
-            "S3_PERSIST": "1",
-            "STATE_DIR": str(dirs["state"]),
-            "S3_DATA_DIR": str(dirs["s3"]),
-            "TMPDIR": str(dirs["tmp"]),
-            "IOT_MTLS_ENABLED": "0",  # its IoT listener would bind 0.0.0.0:8883
-            "SFTP_ENABLED": "0",
-            "LOG_LEVEL": os.environ.get("MINISTACK_LOG_LEVEL", "WARNING"),
-            # MiniStack's cap on Lambda executions in flight (default: from memory, ~570 here). Our server admits
-            # only a few API calls at once (STACK_API_CONCURRENCY), so this only bounds direct invokes; past it an
-            # invoke is throttled (429, made readable and retried by the page) rather than starting a 17th worker.
-            "LAMBDA_ACCOUNT_CONCURRENCY": "16",
-        }
+        return {**_inherited_environment(), **server_environment(str(self.stack_dir), self.host, str(self.port))}
+
+    def command(self, python: str = sys.executable) -> list[str]:
+        """How the server is run (docker-compose.yml's `ministack` service runs the same, a unit test checks it): by
+        path, so that only it, not the Lambda workers it starts, has this repository on its import path."""
+        return [python, str(SERVER_SCRIPT), str(self.stack_dir.resolve()), self.host, str(self.port)]
 
     def healthy(self, timeout: float = 1.0) -> bool:
         try:
@@ -127,14 +142,11 @@ class Emulator:
         if run_file.exists():  # the last run did not stop cleanly: keep what it knew for `unclean_end()`
             os.replace(run_file, self.stack_dir / UNCLEAN_END_FILE)
         # MiniStack leaves its Lambda workers' unpacked code in TMPDIR at shutdown; a new start never reuses it.
-        for leftover in (self.stack_dir / "tmp").glob("ministack-lambda-*"):
+        for leftover in (self.stack_dir / STACK_DIRS["TMPDIR"]).glob("ministack-lambda-*"):
             shutil.rmtree(leftover, ignore_errors=True)
         (self.stack_dir / STOP_FILE).unlink(missing_ok=True)
-        # Our own one-process server (bootstrap/ministack_server.py), run by path so that only it, not the Lambda
-        # workers it starts, has this repository on its import path.
-        command = [sys.executable, str(SERVER_SCRIPT), str(self.stack_dir.resolve()), self.host, str(self.port)]
         with self.log_file.open("ab") as log:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                        env=self.environment(), cwd=self.stack_dir, start_new_session=True)
         self.pid_file.write_text(str(process.pid))
         deadline = time.monotonic() + wait_seconds

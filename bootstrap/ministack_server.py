@@ -1,9 +1,12 @@
 """MiniStack in ONE process that we own: identity, saving while running, a stop that saves.
 
-`python bootstrap/ministack_server.py <stack dir> <host> <port>` (started by `bootstrap.emulator`, never by hand: run
-by path, so this folder is on its import path and not on its Lambda workers') serves `ministack.app:app` with
-hypercorn in this process, so the pid we record IS the server (`python -m hypercorn` forks a child that keeps serving
-when its master is killed). Around MiniStack's ASGI app it adds:
+`python bootstrap/ministack_server.py <stack dir> <bind host> <port>`, started by `bootstrap.emulator` (`make up`) and
+by docker-compose.yml's `ministack` service (`make up STACK=docker`, in MiniStack's official image), never by hand. Run
+by path: this folder is on its import path and not on its Lambda workers', and it puts the checkout's root and
+lambdas/ there itself, so any Python with MiniStack's packages runs it from a checkout, installed or not (a container
+mounts one read-only). It serves `ministack.app:app` with hypercorn in this process, so the pid we record IS the
+server (`python -m hypercorn` forks a child that keeps serving when its master is killed). Around MiniStack's ASGI app
+it adds:
 
 - `GET /_stack/identity`: which stack dir, pid and instance serve this port, so `up`/`down`/`status` can tell our
   stack from another clone's on the same port.
@@ -35,7 +38,8 @@ when its master is killed). Around MiniStack's ASGI app it adds:
   off: ours is the one). Every MiniStack internal used here is listed in ministack_internals.py (and tested).
 - For `make watch` (bootstrap/watch.py), on the same origin as the site: `GET /_stack/site/reload.js`, a script the
   watcher adds to the pages it uploads (never to what `make up` or a deploy uploads), which waits on
-  `GET /_stack/site/version?after=N` and reloads the page when `POST /_stack/site/changed` says the site changed.
+  `GET /_stack/site/version?after=N` and reloads the page when `POST /_stack/site/changed` says the site changed
+  (the paths are server_protocol's; the script reads the version's from its tag).
 """
 
 from __future__ import annotations
@@ -56,6 +60,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+if __name__ == "__main__":
+    # Run by path (as the emulator and docker-compose.yml run it), this folder is on the import path; the checkout's
+    # root and lambdas/ are not, unless the checkout is installed (`make install`; a container has only the image's
+    # Python). Added here, in this process only: the Lambda workers it starts import their own zip.
+    _CHECKOUT = Path(__file__).resolve().parent.parent
+    sys.path[1:1] = [str(_CHECKOUT), str(_CHECKOUT / "lambdas")]
+
 from albums.http import cors_headers, error_body
 from bootstrap import ministack_internals as internals
 from bootstrap.durability import DYNAMODB, ITEM_ACTIONS, JOURNALED, CognitoChange, Durability
@@ -66,7 +77,10 @@ from bootstrap.server_protocol import (
     SITE_CHANGED,
     SITE_PATH,
     SITE_RELOAD_SCRIPT,
+    SITE_VERSION,
+    STACK_DIRS,
     STOP_FILE,
+    origin,
     setting,
 )
 
@@ -79,6 +93,7 @@ Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
 
 LAST_RUN_FILE = "last-run.json"
 SAVE_INTERVAL = float(setting("STACK_SAVE_INTERVAL"))
@@ -209,9 +224,10 @@ def write_json_atomically(path: Path, document: object, default: Callable[[Any],
 
 
 class StackServer:
-    def __init__(self, stack_dir: Path, state_dir: Path) -> None:
+    def __init__(self, stack_dir: Path, state_dir: Path, port: int) -> None:
         self.stack_dir = stack_dir
         self.state_dir = state_dir
+        self.cors = cors_of(origin(port))  # the site is served by this very server: its origin is ours
         self.instance = secrets.token_hex(8)
         self.started_at = time.time()
         # State files that requests may have changed since their last save (ALL: no idea which), marked when the
@@ -276,9 +292,9 @@ class StackServer:
                 raise TimeoutError  # no queue at all: turned away at once
             await asyncio.wait_for(self.api_gate.acquire(), max(API_QUEUE_SECONDS, 0.001))
         except TimeoutError:
-            return await _send_error(send, 503, "busy", "The local stack is busy; please retry in a moment.")
+            return await _send_error(send, self.cors, 503, "busy", "The local stack is busy; please retry in a moment.")
         try:
-            await ministack_app(scope, receive, _GatewayErrors(self._durable_send(send, None)))
+            await ministack_app(scope, receive, _GatewayErrors(self._durable_send(send, None), self.cors))
         finally:
             self.api_gate.release()
 
@@ -556,7 +572,7 @@ class StackServer:
         name, method = scope["path"][len(SITE_PATH):], scope["method"]
         if name == SITE_RELOAD_SCRIPT and method == "GET":
             return await _send_body(send, 200, RELOAD_SCRIPT.read_bytes(), b"text/javascript; charset=utf-8")
-        if name == "version" and method == "GET":
+        if name == SITE_VERSION and method == "GET":
             query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
             after = int(query.get("after", ["-1"])[0]) if query.get("after", [""])[0].lstrip("-").isdigit() else -1
             if after == self.site_version:
@@ -610,11 +626,10 @@ class StackServer:
                     f"; NOT saved: {sorted(self.unsaved)}" if self.unsaved else "")
 
 
-# The one origin the stack's API allows locally is the site's, served by this very server (the template's SiteOrigin,
-# which the bootstrap sets to the emulator's address).
-SITE_ORIGIN = f"http://{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('GATEWAY_PORT', '4566')}"
-# The same CORS headers and error shape as the functions' own answers (albums.http: one place for both).
-_CORS = [(name.lower().encode(), value.encode()) for name, value in cors_headers(SITE_ORIGIN).items()]
+def cors_of(site_origin: str) -> Headers:
+    """The same CORS headers as the functions' own answers (albums.http: one place for both), for the one origin the
+    stack's API allows locally: the site's (the template's SiteOrigin, which the bootstrap sets to origin() too)."""
+    return [(name.lower().encode(), value.encode()) for name, value in cors_headers(site_origin).items()]
 
 
 async def _send_body(send: Send, status: int, body: bytes, content_type: bytes = b"application/json") -> None:
@@ -624,12 +639,12 @@ async def _send_body(send: Send, status: int, body: bytes, content_type: bytes =
     await send({"type": "http.response.body", "body": body})
 
 
-async def _send_error(send: Send, status: int, code: str, message: str) -> None:
+async def _send_error(send: Send, cors: Headers, status: int, code: str, message: str) -> None:
     """Our JSON error shape (albums.http's), readable cross-origin, with a hint when to retry."""
     body = json.dumps(error_body(code, message)).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"retry-after", RETRY_AFTER_SECONDS.encode()), *_CORS]})
+                            (b"retry-after", RETRY_AFTER_SECONDS.encode()), *cors]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -637,8 +652,9 @@ class _GatewayErrors:
     """Replaces a 429/5xx that carries no CORS header (so the function did not write it: the gateway did, e.g.
     `Task timed out after 10.00 seconds` or a throttle) with our JSON error, CORS and Retry-After."""
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, cors: Headers) -> None:
         self.send = send
+        self.cors = cors
         self.replaced = False
 
     async def __call__(self, message: Message) -> None:
@@ -649,9 +665,10 @@ class _GatewayErrors:
                 self.replaced = True
                 log.warning("API Gateway answered %s without CORS: replaced by a readable error", status)
                 if status == 429:
-                    return await _send_error(self.send, 429, "throttled", "Too many requests; please retry.")
+                    return await _send_error(self.send, self.cors, 429, "throttled",
+                                             "Too many requests; please retry.")
                 # Not a 503: the function may have run, so this is not one a client should blindly repeat.
-                return await _send_error(self.send, status, "gateway_error",
+                return await _send_error(self.send, self.cors, status, "gateway_error",
                                          "The function failed or did not answer in time; please try again.")
         elif self.replaced:
             return None  # the body of the response we replaced
@@ -674,7 +691,7 @@ async def serve(stack_dir: Path, host: str, port: int) -> None:
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
 
-    server = StackServer(stack_dir, Path(os.environ["STATE_DIR"]))
+    server = StackServer(stack_dir, Path(os.environ["STATE_DIR"]), port)
     if DURABILITY == "journal":
         server.use_journal()
     elif any((server.state_dir / "journal").glob("*.log")):
@@ -705,6 +722,8 @@ async def serve(stack_dir: Path, host: str, port: int) -> None:
 
 def main() -> None:
     stack_dir, host, port = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    for variable in STACK_DIRS:  # MiniStack's state, S3 and temp dirs: in a container nobody made them before
+        Path(os.environ[variable]).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s [%(name)s] %(message)s")
     asyncio.run(serve(stack_dir, host, port))
 

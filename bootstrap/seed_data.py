@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from albums.domain import FIELD
+
 SEED_FILE = Path(__file__).resolve().parent.parent / "data" / "albums.csv"
-FIELDS = ("Rank", "Album", "Artist", "Genre", "Year")
+FIELDS = ("Rank", "Album", "Artist", "Genre", "Year")  # the columns convert() writes: what the upstream list has
 LOST = "\ufffd"  # the replacement character left where the source lost a byte
 
 # The one lost letter; every other U+FFFD in the source is a lost space after a comma in a genre list.
@@ -50,8 +52,13 @@ def convert(source: TextIO, out: TextIO) -> int:
 
 
 def load_albums(path: Path = SEED_FILE) -> list[dict[str, Any]]:
+    """The seed file's rows, an integer field of the table (albums.domain.FIELDS) as a number; any other column as
+    written (an empty optional one means none; a column the table does not know is refused by the seed's checks)."""
+    def typed(name: str, value: str) -> object:
+        return int(value) if name in FIELD and FIELD[name].kind == "integer" and value.strip() else value
+
     with path.open(encoding="utf-8", newline="") as f:
-        return [{**row, "Rank": int(row["Rank"]), "Year": int(row["Year"])} for row in csv.DictReader(f)]
+        return [{name: typed(name, value) for name, value in row.items()} for row in csv.DictReader(f)]
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from botocore.config import Config
 
 from bootstrap.access import session, stack_dir
 from bootstrap.errors import StackError
+from bootstrap.server_protocol import origin
 
 ROOT = Path(__file__).resolve().parent.parent
 # A boto3 client: botocore builds each service's methods at run time, and no stubs are installed, so no static type.
@@ -109,10 +110,10 @@ def resolve(name: str) -> Target:
         return Target("aws", aws_region(), None, aws_stack_dir())
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     if name == "local":
-        return Target("local", region, f"http://127.0.0.1:{port()}", stack_dir())
-    if name == "docker":  # MiniStack in a container (docker-compose.yml): started by compose, not by us
-        return Target("docker", region, f"http://127.0.0.1:{port()}", stack_dir())
+        return Target("local", region, origin(port()), stack_dir())
+    if name == "docker":  # our MiniStack server in a container (docker-compose.yml): started by compose, not by us
+        return Target("docker", region, origin(port()), stack_dir())
     if name == "localstack":
-        return Target("localstack", region, os.environ.get("LOCALSTACK_ENDPOINT", "http://127.0.0.1:4566"),
-                      stack_dir())
+        # docker-compose.yml publishes it where it publishes MiniStack (PORT); LOCALSTACK_ENDPOINT for any other
+        return Target("localstack", region, os.environ.get("LOCALSTACK_ENDPOINT") or origin(port()), stack_dir())
     raise ValueError(f"unknown target {name!r}: choose local, docker, localstack or aws")

@@ -38,10 +38,12 @@ from bootstrap import template as tpl
 from bootstrap.access import StackNotRunning
 from bootstrap.access import outputs as stack_outputs
 from bootstrap.errors import StackError
-from bootstrap.server_protocol import SITE_CHANGED, SITE_PATH, SITE_RELOAD_SCRIPT
+from bootstrap.server_protocol import SITE_CHANGED, SITE_PATH, SITE_RELOAD_SCRIPT, SITE_VERSION
 from bootstrap.target import ROOT, Target, resolve
 
-RELOAD_TAG = f'<script src="{SITE_PATH}{SITE_RELOAD_SCRIPT}" defer></script>'.encode()
+# The script learns where to wait for a change from its own tag: the path is spelled once, in server_protocol.
+RELOAD_TAG = (f'<script src="{SITE_PATH}{SITE_RELOAD_SCRIPT}" data-version-url="{SITE_PATH}{SITE_VERSION}" defer>'
+              '</script>').encode()
 SITE_CHANGED_PATH = SITE_PATH + SITE_CHANGED
 _SKIPPED = {"__pycache__", ".DS_Store"}
 

@@ -6,7 +6,11 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
+
+from bootstrap.emulator import SERVER_SCRIPT, Emulator, server_environment
+from bootstrap.server_protocol import IDENTITY_PATH, origin
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -22,9 +26,45 @@ def services() -> dict:
     return yaml.safe_load(COMPOSE.read_text())["services"]
 
 
+def interpolated(value: str) -> str:
+    """`${VAR:-default}` as compose reads it with PORT=4811 (not its default: both sides must follow it) and no other
+    variable set."""
+    return re.sub(r"\$\{([A-Za-z_]+):-([^}]*)\}", lambda m: "4811" if m.group(1) == "PORT" else m.group(2), value)
+
+
 def test_container_ministack_is_the_official_image_of_the_pinned_release() -> None:
     assert services()["ministack"]["image"] == f"ministackorg/ministack:{pinned('ministack')}"
-    assert "command" not in services()["ministack"]  # the image's own entrypoint, not a pip install at start
+
+
+def test_the_container_runs_our_server_as_make_up_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same script, arguments and environment as bootstrap/emulator.py gives it, from the checkout mounted
+    read-only: so the container has our MiniStack fixes and the journal, not the image's own server."""
+    monkeypatch.delenv("MINISTACK_LOG_LEVEL", raising=False)
+    service = services()["ministack"]
+    mounts = {inside: outside for outside, inside, *mode in (volume.split(":") for volume in service["volumes"])}
+    modes = {inside: mode for _, inside, *mode in (volume.split(":") for volume in service["volumes"])}
+    python, script, stack_dir, bind_host, port = (interpolated(part) for part in service["entrypoint"])
+    assert python == "python" and "command" not in service  # the image's Python; no pip install at start
+    repo = next(inside for inside, outside in mounts.items() if outside == ".")
+    assert modes[repo] == ["ro"] and (ROOT / Path(script).relative_to(repo)).resolve() == SERVER_SCRIPT
+    assert mounts[stack_dir] == "./.stack-docker" and service["working_dir"] == stack_dir  # as the emulator: cwd
+    emulator = Emulator(Path(stack_dir), int(port), host=bind_host)
+    assert [python, str(SERVER_SCRIPT), stack_dir, bind_host, port] == emulator.command(python)
+    environment = {name: interpolated(str(value)) for name, value in service["environment"].items()}
+    assert environment.pop("PYTHONPATH") == "/opt/ministack"  # the image's MiniStack: source, not installed
+    assert environment == server_environment(stack_dir, bind_host, port)
+
+
+def test_the_container_is_reached_at_the_one_origin_on_both_sides() -> None:
+    """It listens inside on the port it is published on, so http://127.0.0.1:PORT is the site's origin, the API's
+    CORS origin and the functions' endpoint alike, in the container and on the host."""
+    service = services()["ministack"]
+    port = interpolated(service["entrypoint"][-1])
+    assert [interpolated(published) for published in service["ports"]] == [f"127.0.0.1:{port}:{port}"]
+    assert interpolated(service["environment"]["GATEWAY_PORT"]) == port
+    # healthy means OUR server answers (MiniStack's own has no identity)
+    assert f"{origin(port)}{IDENTITY_PATH}" in interpolated(" ".join(service["healthcheck"]["test"]))
+    assert service["init"] is True  # PID 1 passes SIGTERM on (our server saves) and reaps the workers
 
 
 def test_no_variable_is_required_by_the_whole_file() -> None:

@@ -4,6 +4,7 @@ and the bench each read top-down, and `albums` never imports the bootstrap, the 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,3 +107,22 @@ def test_the_bootstrap_needs_neither_the_tests_nor_their_http_client() -> None:
     for name, path in modules().items():
         if name.startswith("bootstrap"):
             assert not imported_packages(path.read_text()) & {"tests", "requests"}, name
+
+
+def test_our_server_runs_on_ministacks_python_and_packages_alone() -> None:
+    """docker-compose.yml runs bootstrap/ministack_server.py from the checkout on MiniStack's official image: only
+    its Python and packages, nothing of .venv (the image has MiniStack with hypercorn, and boto3 beside it)."""
+    known = modules()
+    bare = {path.stem: name for name, path in known.items() if name.startswith("bootstrap.")}  # run by path
+    needed, seen, todo = set(), set(), ["bootstrap.ministack_server"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        source = known[name].read_text()
+        todo += [target for target in imports_of(name, known[name], set(known)) if target in known]
+        todo += [bare[package] for package in imported_packages(source) if package in bare]
+        needed |= imported_packages(source) - set(bare) - {"albums", "bootstrap"} - set(sys.stdlib_module_names)
+    assert {"bootstrap.ministack_fixes", "bootstrap.ministack_fix_accounts", "albums.http"} <= seen  # it can see
+    assert needed == {"ministack", "hypercorn"}, needed

@@ -11,13 +11,16 @@ import pytest
 
 from albums.http import cors_headers
 from bootstrap.ministack_server import (
-    SITE_ORIGIN,
     StackServer,
     _GatewayErrors,
     _is_api_call,
     _state_files_changed_by,
+    cors_of,
     write_json_atomically,
 )
+from bootstrap.server_protocol import origin
+
+SITE_ORIGIN = origin(4599)
 
 TIMED_OUT = json.dumps({"message": json.dumps({"errorMessage": "Task timed out after 10.00 seconds"})}).encode()
 
@@ -29,7 +32,7 @@ def relay(messages: list[dict]) -> list[dict]:
         sent.append(message)
 
     async def run() -> None:
-        wrapper = _GatewayErrors(send)
+        wrapper = _GatewayErrors(send, cors_of(SITE_ORIGIN))
         for message in messages:
             await wrapper(message)
 
