@@ -1,4 +1,4 @@
-"""albums-create: POST /album {Rank, Album, Artist, Genre, Year} -> 201 with the stored album (version 1)."""
+"""albums-create: POST /album {the fields of albums.domain.FIELDS} -> 201 with the stored album (version 1)."""
 
 from albums.domain import validate_new_album
 from albums.http import Request, Response, api_handler

@@ -1,4 +1,4 @@
-"""albums-update: PUT /album?rank=N {any of Album/Artist/Genre/Year, version} -> 200 with the album at version+1."""
+"""albums-update: PUT /album?rank=N {any editable field of albums.domain.FIELDS, version} -> 200, version+1."""
 
 from albums.domain import parse_rank, validate_album_changes
 from albums.http import Request, Response, api_handler
