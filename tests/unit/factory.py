@@ -84,7 +84,8 @@ def create_albums_table(name: str = TABLE_NAME) -> Any:
 
 
 def stored_catalog(table: Any) -> dict[int, list[Any]]:
-    """rank -> catalog entry, read straight from the catalog items (Rank < 0) of the table."""
+    """rank -> catalog entry as stored (Album normalised, Artist and Genre as written, Year), read straight from the
+    catalog items (Rank < 0) of the table."""
     from albums.table import catalog_entries
 
     entries: dict[int, list[Any]] = {}

@@ -27,7 +27,7 @@ def test_create_catalogs_the_album_in_its_bucket_and_bumps_that_bucket_only(tabl
     for rank in (123_456, 7, 8):
         assert call(create.handler, "POST", body=album_body(rank, Artist="Miles Davis"))[0] == 201
 
-    assert stored_catalog(table) == {rank: ["kind of blue", "miles davis", "jazz", 1959] for rank in (123_456, 7, 8)}
+    assert stored_catalog(table) == {rank: ["kind of blue", "Miles Davis", "Jazz", 1959] for rank in (123_456, 7, 8)}
     directory = table.get_item(Key={"Rank": 0})["Item"]
     assert {name: value for name, value in directory.items() if name.startswith("v")} == {"v493": 1, "v0": 2}
 

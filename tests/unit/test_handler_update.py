@@ -26,7 +26,7 @@ def test_update_changes_only_given_fields_and_bumps_the_version(stored, table):
     assert body["Album"] == "Renamed" and body["Year"] == 1970 and body["version"] == 2
     assert body["updatedBy"] == OTHER_CALLER["sub"] and body["createdBy"] == stored["createdBy"]
     assert body["createdAt"] == stored["createdAt"] and body["updatedAt"] >= stored["updatedAt"]
-    assert stored_catalog(table)[8] == ["renamed", "miles davis", "jazz", 1970]
+    assert stored_catalog(table)[8] == ["renamed", "Miles Davis", "Jazz", 1970]
 
 
 def test_every_changeable_field_at_once(stored):

@@ -101,7 +101,7 @@ def test_seed_albums_writes_albums_catalog_and_directory(table):
     written = seed_albums(table, rows)
 
     assert written == 4
-    assert stored_catalog(table) == {rank: [f"album {rank}", "miles davis", "jazz", 1959]
+    assert stored_catalog(table) == {rank: [f"album {rank}", "Miles Davis", "Jazz", 1959]
                                      for rank in (1, 2, 1500, 999_999)}
     directory = table.get_item(Key={"Rank": 0})["Item"]
     assert directory["format"] == albums_table.CATALOG_FORMAT and directory["catalogId"]
