@@ -10,7 +10,7 @@ import pytest
 from albums import authorization
 from albums.authorization import Caller, authorize, caller_from_claims, parse_groups
 from albums.domain import NotAllowed, Unauthenticated
-from albums.handlers import create, delete, get, update
+from albums.handlers import create, delete, get, stats, update
 
 from .factory import CLIENT_ID, FakeLambdaContext, album_body, id_token_claims, make_event, stored_albums
 
@@ -47,10 +47,12 @@ def test_an_editor_may_read_create_change_and_delete(table):
     assert invoke(delete.handler, make_event("DELETE", {"rank": "3"}, claims=EDITOR))[0] == 204
 
 
-def test_a_reader_may_read_one_album_and_pages(album):
+def test_a_reader_may_read_one_album_pages_and_the_stats(album):
     assert invoke(get.handler, make_event("GET", {"rank": "3"}, claims=READER))[0] == 200
     status, page, _ = invoke(get.handler, make_event("GET", {"limit": "5"}, claims=READER))
     assert status == 200 and page["total"] == 1
+    status, counts, _ = invoke(stats.handler, make_event("GET", claims=READER))
+    assert status == 200 and counts["total"] == 1
 
 
 @pytest.mark.parametrize(("handler", "method", "query", "body"), WRITES)
@@ -96,7 +98,7 @@ NO_TOKEN_USE = {key: value for key, value in EDITOR.items() if key != "token_use
 @pytest.mark.parametrize("claims", [ACCESS_TOKEN, REFRESH_TOKEN, OTHER_CLIENT, NO_AUDIENCE, NO_TOKEN_USE, {}],
                          ids=["access", "refresh", "other-client", "no-aud", "no-token-use", "none"])
 @pytest.mark.parametrize(("handler", "method", "query", "body"),
-                         [(get.handler, "GET", {"rank": "3"}, None), *WRITES])
+                         [(get.handler, "GET", {"rank": "3"}, None), (stats.handler, "GET", None, None), *WRITES])
 def test_only_this_clients_id_token_is_a_credential(album, table, handler, method, query, body, claims):
     before = stored_albums(table)
 
@@ -173,6 +175,7 @@ def with_repeated(event: dict, name: str, values: list[str]) -> dict:
     (get.handler, "GET", {"rank": "3"}, None, "rank"),
     (get.handler, "GET", {"limit": "5"}, None, "limit"),
     (get.handler, "GET", {"q": "blue"}, None, "q"),
+    (stats.handler, "GET", {"any": "x"}, None, "any"),
     (update.handler, "PUT", {"rank": "3"}, {"Year": 1999, "version": 1}, "rank"),
     (delete.handler, "DELETE", {"rank": "3"}, None, "rank"),
     (delete.handler, "DELETE", {"rank": "3", "version": "1"}, None, "version"),

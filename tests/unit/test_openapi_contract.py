@@ -13,7 +13,7 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
 from albums import catalog, domain, http
-from albums.handlers import create, get, update
+from albums.handlers import create, get, stats, update
 
 from .factory import album_body, call
 
@@ -113,22 +113,31 @@ def test_every_error_code_the_functions_use_is_documented(spec):
 
 
 @pytest.mark.parametrize(
-    ("method", "statuses"),
+    ("path", "method", "statuses"),
     [
-        ("get", {"200", "400", "401", "404", "409", "500", "503"}),
-        ("post", {"201", "400", "401", "403", "409", "415", "500", "503"}),
-        ("put", {"200", "400", "401", "403", "404", "409", "415", "500", "503"}),
-        ("delete", {"204", "400", "401", "403", "404", "409", "500", "503"}),
+        ("/album", "get", {"200", "400", "401", "404", "409", "500", "503"}),
+        ("/album", "post", {"201", "400", "401", "403", "409", "415", "500", "503"}),
+        ("/album", "put", {"200", "400", "401", "403", "404", "409", "415", "500", "503"}),
+        ("/album", "delete", {"204", "400", "401", "403", "404", "409", "500", "503"}),
+        ("/album/stats", "get", {"200", "400", "401", "500", "503"}),  # 400: a query parameter given twice
     ],
 )
-def test_every_status_of_the_contract_is_documented_with_cors_headers(spec, method, statuses):
-    operation = spec["paths"]["/album"][method]
+def test_every_status_of_the_contract_is_documented_with_cors_headers(spec, path, method, statuses):
+    operation = spec["paths"][path][method]
     assert set(operation["responses"]) == statuses
     assert spec["security"] == [{"CognitoIdToken": []}] and "security" not in operation
     for status, response in operation["responses"].items():
         headers = resolve(spec, response)["headers"]
         assert set(headers) == {"Access-Control-Allow-Origin", "Access-Control-Allow-Headers",
                                 "Access-Control-Allow-Methods"} | ({"Retry-After"} if status == "503" else set())
+
+
+def test_the_stats_name_their_groups_by_the_fields_rules_and_list_the_top_artists_only(spec):
+    stats_schema = spec["components"]["schemas"]["AlbumStats"]["properties"]
+    for name, label in (("genres", "genre"), ("topArtists", "artist")):
+        group = stats_schema[name]["items"]["properties"][label]
+        assert constraints(spec, group) == domain.FIELD[label.capitalize()].rule.schema(), name
+    assert stats_schema["topArtists"]["maxItems"] == catalog.TOP_ARTISTS
 
 
 def test_security_scheme_is_the_cognito_id_token_in_authorization(spec):
@@ -153,6 +162,9 @@ def test_real_responses_validate_against_the_documented_schemas(spec, table):
     status, conflict, _ = call(update.handler, "PUT", {"rank": "3"}, {"Year": 1961, "version": 1})
     assert status == 409
     check("Error", conflict)
+    status, counts, _ = call(stats.handler, "GET")
+    assert status == 200 and counts["total"] == 1
+    check("AlbumStats", counts)
     status, invalid, _ = call(create.handler, "POST", body={"Rank": True, "Extra": 1})
     assert status == 400
     check("Error", invalid)
