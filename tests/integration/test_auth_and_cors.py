@@ -9,6 +9,7 @@ from bootstrap.access import outputs
 from tests.clients import Api
 
 METHODS = ["GET", "POST", "PUT", "DELETE"]
+ROUTES = [*((method, "") for method in METHODS), ("GET", "/stats")]  # paths below the Api client's /album
 
 
 def assert_cors(response: requests.Response) -> None:
@@ -16,9 +17,9 @@ def assert_cors(response: requests.Response) -> None:
     assert response.headers.get("Access-Control-Allow-Origin") == outputs()["SiteOrigin"], response.headers
 
 
-@pytest.mark.parametrize("method", METHODS)
-def test_no_token_is_401_with_cors(anonymous: Api, method: str) -> None:
-    response = anonymous.http.request(method, anonymous.url, params={"rank": 1}, timeout=30)
+@pytest.mark.parametrize(("method", "below"), ROUTES)
+def test_no_token_is_401_with_cors(anonymous: Api, method: str, below: str) -> None:
+    response = anonymous.http.request(method, anonymous.url + below, params={"rank": 1}, timeout=30)
     assert response.status_code == 401
     assert_cors(response)
 
@@ -37,9 +38,9 @@ def test_tampered_token_is_refused(api: Api, user) -> None:
     assert response.status_code in {401, 403}
 
 
-@pytest.mark.parametrize("method", METHODS)
-def test_preflight_needs_no_token(anonymous: Api, method: str) -> None:
-    response = anonymous.http.options(anonymous.url, timeout=30, headers={
+@pytest.mark.parametrize(("method", "below"), ROUTES)
+def test_preflight_needs_no_token(anonymous: Api, method: str, below: str) -> None:
+    response = anonymous.http.options(anonymous.url + below, timeout=30, headers={
         "Access-Control-Request-Method": method, "Access-Control-Request-Headers": "authorization,content-type"})
     assert response.status_code == 200
     assert_cors(response)

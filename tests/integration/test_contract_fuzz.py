@@ -19,6 +19,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from bootstrap import template
 from bootstrap.access import ROOT
 from tests.clients import Api, User, confirmed_user
 
@@ -63,12 +64,12 @@ def fuzzer(stack: dict):
             break
 
 
-def contract_test(method: str) -> Callable[..., None]:
-    """The contract test of one method: a test function of its own per method, so each has its own test id.
-    (schema.parametrize() over the whole schema gives its items one shared id under pytest 9, and pytest-xdist keeps
-    one item per id: only one operation was fuzzed in `make test` until this.)"""
+def contract_test(method: str, path: str) -> Callable[..., None]:
+    """The contract test of one operation: a test function of its own per method and path, so each has its own test
+    id. (schema.parametrize() over several operations gives their items one shared id under pytest 9, and
+    pytest-xdist keeps one item per id: only one operation was fuzzed in `make test` until this.)"""
 
-    @schema.include(method=method).parametrize()
+    @schema.include(method=method, path=path).parametrize()
     @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
     def test(case, fuzzer: User, stack: dict) -> None:
         keep_off_the_seed(case)
@@ -82,13 +83,15 @@ def contract_test(method: str) -> Callable[..., None]:
     return test
 
 
-METHODS = ("GET", "POST", "PUT", "DELETE", "OPTIONS")
-for _method in METHODS:  # test_get_matches_the_contract, test_post_matches_the_contract, ...
-    globals()[f"test_{_method.lower()}_matches_the_contract"] = contract_test(_method)
+OPERATIONS = [(result.ok().method.upper(), result.ok().path) for result in schema.get_all_operations()]
+for _method, _path in OPERATIONS:  # test_get_album_matches_the_contract, test_get_album_stats_matches_the_contract, ...
+    globals()[f"test_{_method.lower()}{_path.replace('/', '_')}_matches_the_contract"] = contract_test(_method, _path)
 
 
-def test_every_operation_of_the_contract_is_fuzzed() -> None:
-    assert {result.ok().method.upper() for result in schema.get_all_operations()} == set(METHODS)
+def test_every_route_of_the_template_is_in_the_contract_with_its_preflight() -> None:
+    routes = {(function.method, function.path) for function in template.functions()}
+    assert {method for method, _ in routes} == {"GET", "POST", "PUT", "DELETE"}  # the check itself can fail
+    assert set(OPERATIONS) == routes | {("OPTIONS", path) for _, path in routes}
 
 
 pytestmark = pytest.mark.integration

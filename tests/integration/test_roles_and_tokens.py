@@ -81,11 +81,13 @@ def test_an_editor_creates_reads_changes_and_deletes(editor: User) -> None:
     assert api.delete(rank, version=2).status_code == 204
 
 
-def test_a_reader_reads_one_album_and_pages(reader: User, stored: dict) -> None:
+def test_a_reader_reads_one_album_pages_and_the_stats(reader: User, stored: dict) -> None:
     api = Api(reader)
     assert api.get(rank=stored["Rank"]).json() == stored
     page = api.get(limit=3)
     assert page.status_code == 200 and len(page.json()["items"]) == 3
+    stats = api.http.get(api.url + "/stats", timeout=30)
+    assert stats.status_code == 200 and stats.json()["total"] >= 500
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
@@ -126,6 +128,7 @@ def other_client_user(stack: dict) -> Iterator[User]:
 def requests_of(api: Api, rank: int) -> dict[str, requests.Response]:
     return {
         "GET": api.get(rank=rank),
+        "GET /stats": api.http.get(api.url + "/stats", timeout=30),
         "POST": api.post(album(rank + 1)),
         "PUT": api.put(rank, {"Album": "Overwritten", "version": 1}),
         "DELETE": api.delete(rank),
