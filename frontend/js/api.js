@@ -18,8 +18,8 @@ export class ApiError extends Error {
   }
 }
 
-function albumUrl(query) {
-  const url = new URL(`${config.apiUrl}/album`);
+function albumUrl(path, query) {
+  const url = new URL(`${config.apiUrl}${path}`);
   for (const [key, value] of Object.entries(query || {})) {
     if (value != null && value !== '') url.searchParams.set(key, String(value));
   }
@@ -85,8 +85,8 @@ async function sendWithRetries(method, url, body, token, signal) {
   return response;
 }
 
-async function request(method, query, body, signal) {
-  const url = albumUrl(query);
+async function request(method, query, body, signal, path = '/album') {
+  const url = albumUrl(path, query);
   let response = await sendWithRetries(method, url, body, await idToken(), signal);
   if (response.status === 401) response = await send(method, url, body, await refreshedIdToken(), signal);
   if (response.status === 401) throw new NotSignedInError('Your session has ended');
@@ -102,6 +102,14 @@ async function request(method, query, body, signal) {
  */
 export function listAlbums({ limit, nextToken, q, sort, order, signal } = {}) {
   return request('GET', { limit, nextToken, q, sort, order }, undefined, signal);
+}
+
+/**
+ * What the whole collection holds, whatever the view: {total, genres: [{genre, count}], decades: [{decade, count}],
+ * topArtists: [{artist, count}]}, the most albums first (decades ascending).
+ */
+export function albumStats({ signal } = {}) {
+  return request('GET', {}, undefined, signal, '/album/stats');
 }
 
 export function getAlbum(rank) {

@@ -21,6 +21,9 @@ def test_the_dashboard_retries_a_busy_answer_and_shows_the_albums(page: Page, st
     calls: list[str] = []
 
     def busy_once(route: Route) -> None:
+        if route.request.url.split("?")[0].endswith("/album/stats"):  # the chart's own call: not the one meant here
+            route.continue_()
+            return
         calls.append(route.request.method)
         if len(calls) == 1:
             route.fulfill(status=503, body=json.dumps(BUSY), headers={

@@ -8,7 +8,7 @@ import re
 import secrets
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Response, expect
 
 from bootstrap.access import ROOT
 
@@ -22,29 +22,48 @@ def column(page: Page, field: str) -> list[str]:
     return page.locator(f'{ROWS} td[data-field="{field}"]').all_inner_texts()
 
 
-def chart_total(page: Page) -> int:
-    return sum(int(count) for count in page.locator("#decade-chart li").evaluate_all(
-        "(items) => items.map((item) => item.dataset.count)"))
+def chart(page: Page) -> dict[int, int]:
+    """The chart as shown: decade -> count."""
+    return {int(decade): int(count) for decade, count in page.locator("#decade-chart li").evaluate_all(
+        "(items) => items.map((item) => [item.dataset.decade, item.dataset.count])")}
+
+
+def is_stats(response: Response) -> bool:
+    return response.request.method == "GET" and response.url.split("?")[0].endswith("/album/stats")
+
+
+def expect_chart_of(page: Page, stats: dict) -> None:
+    """The chart shows exactly these stats (the body of a GET /album/stats the page received)."""
+    expect(page.locator("#chart-caption")).to_have_text(f"Counted over all {stats['total']} albums.")
+    assert chart(page) == {entry["decade"]: entry["count"] for entry in stats["decades"]}
+
+
+def in_decade(stats: dict, decade: int) -> int:
+    return next((entry["count"] for entry in stats["decades"] if entry["decade"] == decade), 0)
 
 
 def test_search_sort_counts_and_chart_cover_every_album_and_the_address_keeps_the_view(
         page: Page, site, new_user, sign_in) -> None:
     # GIVEN a signed-in user on the dashboard (the first 50 of the seeded albums in Rank order)
-    sign_in(page, new_user())
+    with page.expect_response(is_stats) as answered:
+        sign_in(page, new_user())
+    stats = answered.value.json()
     count = page.locator("#album-count")
     expect(count).to_have_text(re.compile(r"^1\u201350 of \d{3,} albums$"))
-    total = int(re.search(r"of (\d+)", count.inner_text())[1])
-    # THEN the chart counts every album, not the 50 on the page
-    expect(page.locator("#chart-caption")).to_have_text(f"Counted over all {total} albums.")
-    assert chart_total(page) == total
+    # THEN the chart shows the collection's stats (GET /album/stats), every album, not the 50 on the page
+    expect_chart_of(page, stats)
+    assert stats["total"] >= len(SEED) and sum(chart(page).values()) == stats["total"]
 
     # WHEN they type an artist into the search box
-    page.fill("#search", "kanye")
+    with page.expect_response(is_stats) as answered:
+        page.fill("#search", "kanye")
     # THEN every album of that artist is listed (none of them is on the first page in Rank order)
     expect(count).to_have_text("3 albums match “kanye”")
     expect(page.locator(ROWS)).to_have_count(3)
     assert sorted(column(page, "Album")) == sorted(row["Album"] for row in SEED if row["Artist"] == "Kanye West")
-    assert chart_total(page) == 3
+    # AND the chart still counts the whole collection, not the search
+    expect_chart_of(page, answered.value.json())
+    assert sum(chart(page).values()) >= len(SEED)
     expect(page).to_have_url(re.compile(r"dashboard\.html\?q=kanye$"))
 
     # WHEN they search for Dylan and sort by Year twice (newest first)
@@ -105,36 +124,49 @@ def test_a_pasted_link_opens_the_view_it_names(page: Page, site, new_user, sign_
     expect(page.locator('th:has(button[data-sort-key="Album"])')).to_have_attribute("aria-sort", "descending")
     # WHEN they search for something no album has
     page.fill("#search", "no such album anywhere")
-    # THEN the page says so in words
+    # THEN the page says so in words, and the chart still shows the collection
     expect(page.locator("#search-empty")).to_have_text("No album matches “no such album anywhere”.")
-    expect(page.locator("#chart-section")).to_be_hidden()
+    expect(page.locator("#chart-section")).to_be_visible()
 
 
 def test_delete_can_be_undone_and_says_so_when_the_rank_was_taken_meanwhile(page: Page, new_user, sign_in, albums,
                                                                           console_errors) -> None:
     console_errors.allow(r"status of 409")  # the second undo meets a taken Rank, as it should
-    # GIVEN two albums of the user's, found by a search
+    # GIVEN two albums of the user's from the 1910s (a decade the seed does not have), found by a search
     tag = secrets.token_hex(3)
-    first = albums.create(Album=f"Undo Me {tag}", Artist="Undo Artist", Year=1971)
-    second = albums.create(Album=f"Undo Me Too {tag}", Artist="Undo Artist", Year=1972)
+    first = albums.create(Album=f"Undo Me {tag}", Artist="Undo Artist", Year=1913)
+    second = albums.create(Album=f"Undo Me Too {tag}", Artist="Undo Artist", Year=1914)
     sign_in(page, new_user())
-    page.fill("#search", f"undo me {tag}")
+    with page.expect_response(is_stats) as answered:
+        page.fill("#search", f"undo me {tag}")
     expect(page.locator("#album-count")).to_have_text(f"2 albums match “undo me {tag}”")
+    before = answered.value.json()
+    expect_chart_of(page, before)
+    assert in_decade(before, 1910) >= 2
     row = page.locator(f'{ROWS}[data-rank="{first["Rank"]}"]')
     # WHEN they delete the first and choose Undo in the confirmation
     row.locator('[data-testid="delete-album"]').click()
-    page.click("#delete-confirm")
+    with page.expect_response(is_stats) as answered:
+        page.click("#delete-confirm")
     toast = page.get_by_test_id("toast")
     expect(toast).to_contain_text(f"Deleted album {first['Rank']}")
     expect(row).to_have_count(0)
     expect(page.locator("#album-count")).to_have_text(f"1 album matches “undo me {tag}”")
-    page.get_by_test_id("toast-action").click()
-    # THEN it is back, with its fields at its Rank, and counted again
+    # THEN the chart asked the stats again after the delete, and shows one album fewer in the 1910s
+    deleted = answered.value.json()
+    expect_chart_of(page, deleted)
+    assert in_decade(deleted, 1910) < in_decade(before, 1910)  # (others write meanwhile: not an exact difference)
+    with page.expect_response(is_stats) as answered:
+        page.get_by_test_id("toast-action").click()
+    # THEN it is back, with its fields at its Rank, and counted again, in the chart too
     expect(toast).to_contain_text(f"Restored album {first['Rank']}")
     expect(row.locator('td[data-field="Album"]')).to_have_text(first["Album"])
     expect(page.locator("#album-count")).to_have_text(f"2 albums match “undo me {tag}”")
+    restored_stats = answered.value.json()
+    expect_chart_of(page, restored_stats)
+    assert in_decade(restored_stats, 1910) > in_decade(deleted, 1910)
     restored = albums.get(first["Rank"])
-    assert (restored["Album"], restored["Artist"], restored["Year"]) == (first["Album"], "Undo Artist", 1971)
+    assert (restored["Album"], restored["Artist"], restored["Year"]) == (first["Album"], "Undo Artist", 1913)
     # WHEN they delete the second, and someone else takes its Rank before they choose Undo
     page.locator(f'{ROWS}[data-rank="{second["Rank"]}"] [data-testid="delete-album"]').click()
     page.click("#delete-confirm")

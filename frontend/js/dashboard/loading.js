@@ -1,6 +1,7 @@
 // Loading: pages of the current view from the API (which searches, sorts and counts the whole collection), the
-// loaded rows, and the counts after the user's own writes (asked of the API again, never worked out here).
-import { getAlbum, listAlbums } from '../api.js';
+// loaded rows, the collection's stats for the chart (GET /album/stats), and the counts after the user's own writes
+// (asked of the API again, never worked out here).
+import { albumStats, getAlbum, listAlbums } from '../api.js';
 import { forgetRows } from '../album-table.js';
 import { handleFailure } from './access.js';
 import { render, renderChart, renderStatus } from './render.js';
@@ -22,7 +23,7 @@ async function fetchNextPage(limit) {
     for (const album of fresh) state.byRank.set(album.Rank, album);
     state.albums.push(...fresh);
     state.nextToken = page.nextToken ?? null;
-    takeCounts(page);
+    state.total = page.total ?? state.albums.length;
     state.loadedOnce = true;
     return true;
   } catch (err) {
@@ -41,24 +42,36 @@ async function fetchNextPage(limit) {
   }
 }
 
-/** The API's totals for the whole result: the count and the albums per decade. */
-function takeCounts(page) {
-  state.total = page.total ?? state.albums.length;
-  state.decades = page.decades || [];
-  renderChart();
+let statsAsked = 0;
+
+/** The chart's numbers: the whole collection's, whatever the view. An answer older than the latest question, or
+ * from before the page was left, is dropped; a failure keeps the chart as it was until the next load. */
+async function loadStats() {
+  const asked = ++statsAsked;
+  const generation = state.generation;
+  try {
+    const stats = await albumStats();
+    if (asked !== statsAsked || generation !== state.generation) return;
+    state.stats = stats;
+    renderChart();
+  } catch (err) {
+    await handleFailure(err);
+  }
 }
 
-/** After the user's own write: the count and the chart as the API now has them (one album's page, for its totals). */
+/** After the user's own write: the count (one album's page of the view, for its total) and the chart as the API
+ * now has them. */
 export async function refreshCounts() {
   const generation = state.generation;
+  loadStats();
   try {
     const { q, sort, order } = state.view;
     const page = await listAlbums({ limit: 1, q, sort, order });
     if (generation !== state.generation) return;
-    takeCounts(page);
+    state.total = page.total ?? state.albums.length;
     renderStatus();
   } catch (err) {
-    await handleFailure(err); // the counts stay as they were until the next load
+    await handleFailure(err); // the count stays as it was until the next load
   }
 }
 
@@ -95,8 +108,8 @@ async function showAddedAlbum(rank) {
   ui.body.querySelector(`tr[data-rank="${rank}"]`)?.scrollIntoView({ block: 'center' });
 }
 
-/** Forget the list (a new view, leaving the page). */
-export function reset() {
+/** Forget the list (a new view); the chart stays until new stats replace it. */
+function forgetList() {
   state.generation += 1;
   state.inFlight?.abort();
   state.inFlight = null;
@@ -104,17 +117,22 @@ export function reset() {
   state.byRank.clear();
   state.nextToken = null;
   state.total = 0;
-  state.decades = [];
   state.loadedOnce = false;
   state.loading = false;
   state.error = '';
   state.editing = null;
   state.busyRank = null;
   state.highlightRank = null;
-  forgetRows(ui.body); // no album data stays in the page (e.g. in the back/forward cache after sign-out)
-  ui.chart.replaceChildren();
+  forgetRows(ui.body);
   ui.count.textContent = '';
   say('');
+}
+
+/** Leaving the page: no album data stays in it (e.g. in the back/forward cache after sign-out), the chart neither. */
+export function reset() {
+  forgetList();
+  state.stats = null;
+  renderChart();
 }
 
 export function removeRow(rank) {
@@ -135,9 +153,11 @@ export function insertRow(album, position) {
 
 /** Load the current view from its first page. kept: {editing, album} of a row being edited, which stays. */
 export async function start(addedRank = null, kept = null) {
-  reset();
+  forgetList();
   render();
-  const loaded = await fetchNextPage(PAGE_SIZE);
+  const firstPage = fetchNextPage(PAGE_SIZE); // asked first: the rows are what the user waits for
+  loadStats();
+  const loaded = await firstPage;
   if (loaded && addedRank !== null) await showAddedAlbum(addedRank);
   if (loaded && kept?.album) keepEditing(kept);
 }

@@ -1,5 +1,6 @@
 // Rendering: the rows (album-table.js), everything around them (count, states, paging, sort headers) and the chart.
-// Numbers shown here are the API's (total, per-decade counts of the whole result): nothing is counted in the page.
+// Numbers shown here are the API's (the view's total; the collection's stats for the chart): nothing is counted in
+// the page.
 import { ALBUM_FIELDS } from '../album-fields.js';
 import { renderHead, renderRows } from '../album-table.js';
 import { renderDecadeChart } from '../decade-chart.js';
@@ -60,14 +61,13 @@ function countText(loaded) {
   return loaded < state.total ? `${matches} · showing ${range}` : matches;
 }
 
+/** The collection's albums per decade (GET /album/stats): the same whatever the view shows. */
 export function renderChart() {
-  const shown = renderDecadeChart(ui.chart, state.decades);
-  ui.chartSection.hidden = shown === 0;
-  const total = state.total.toLocaleString();
-  const noun = state.total === 1 ? 'album' : 'albums';
-  ui.chartCaption.textContent = state.view.q
-    ? `Counted over the ${total} ${noun} matching “${state.view.q}”.`
-    : `Counted over all ${total} ${noun}.`;
+  const { total = 0, decades = [] } = state.stats || {};
+  ui.chartSection.hidden = renderDecadeChart(ui.chart, decades) === 0;
+  ui.chartCaption.textContent = state.stats
+    ? `Counted over all ${total.toLocaleString()} ${total === 1 ? 'album' : 'albums'}.`
+    : '';
 }
 
 function renderSortHeaders() {

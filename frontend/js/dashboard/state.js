@@ -38,7 +38,7 @@ export const state = {
   byRank: new Map(),
   nextToken: null,
   total: 0, // the API's count of the whole result
-  decades: [], // the API's per-decade counts of the whole result
+  stats: null, // the API's counts of the whole collection, for the chart (GET /album/stats)
   loadedOnce: false,
   loading: false,
   error: '',
