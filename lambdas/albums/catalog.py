@@ -323,7 +323,7 @@ def decode_page_token(token: str, request: PageRequest) -> Position:
     if payload["f"] != _fingerprint(request):
         raise InvalidRequest({"nextToken": _OTHER_QUERY})
     value, rank = payload["v"], payload["r"]
-    expected = int if request.sort in ("Rank", "Year") else str
+    expected = int if FIELD[request.sort].kind == "integer" else str
     if type(value) is not expected or (request.sort == "Rank" and value != rank):
         raise InvalidRequest({"nextToken": _BAD_TOKEN})
     return position(request.sort, request.descending, value, rank)

@@ -4,8 +4,9 @@ between an Album and its stored items.
 One table keyed by Rank holds three kinds of item:
 - albums, Rank 1 .. 1,000,000;
 - one catalog item per rank bucket (BUCKET_SIZE ranks), Rank -1 - bucket: attribute `r<rank>` holds that album's
-  normalised search and sort keys (see albums.catalog). It is written in the same transaction as the album, so it is
-  exact, and it stays well inside DynamoDB's 400 KB per item (250 entries of at most ~800 characters);
+  search and sort keys (see albums.catalog: normalised, but Artist and Genre as written, for the stats' names). It
+  is written in the same transaction as the album, so it is exact, and it stays well inside DynamoDB's 400 KB per
+  item (250 entries of at most ~800 characters);
 - the directory, Rank 0: `v<bucket>` counts the writes to each bucket's catalog item (a reader re-reads only the
   buckets whose number changed) and `catalogId` names this catalog (a new table gets a new one).
 """

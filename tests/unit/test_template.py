@@ -303,6 +303,8 @@ def test_every_route_row_is_in_the_loop_and_the_deployment_waits_for_its_method(
     for name, row in rows.items():
         assert tpl.path(EXPANDED, {"Ref": row["Resource"]}) == row["Path"], name
         assert row["Resource"].removesuffix("Resource") in PATHS_LOOP[1], f"{row['Resource']}: add to the Paths loop"
+        handler = FRONTEND.parent / "lambdas" / "albums" / "handlers" / f"{row['Module']}.py"
+        assert handler.exists(), f"{name}: no {handler.relative_to(FRONTEND.parent)}"
 
 
 def test_the_loops_expand_as_the_emulators_transform_expands_them() -> None:
