@@ -44,7 +44,7 @@ def run(bench: Any = None) -> tuple[list[Row], dict]:
         "importtime_own_ms": {m: round(v, 1) for m, v in own_ms.items()}, "timer": "bench/import_time.py",
     }
     rows = [
-        Row(SECTION, "function zip (all four functions share it)", round(len(code) / 1024, 1), "KiB",
+        Row(SECTION, "function zip (every function shares it)", round(len(code) / 1024, 1), "KiB",
             note=f"{len(names)} files, {raw['pyc_files']} .pyc"),
         Row(SECTION, f"import boto3 alone, fresh interpreter (min of {RUNS})", round(boto3_min, 1), "ms",
             note=f"median {statistics.median(zip_samples['boto3']):.1f} ms"),

@@ -1,4 +1,4 @@
-"""API Gateway (REST, proxy 1.0) plumbing shared by the four entry points.
+"""API Gateway (REST, proxy 1.0) plumbing shared by the entry points.
 
 The one place that parses events, checks who calls (albums.authorization) and the request's form (JSON bodies, each
 query parameter once), sets CORS headers, maps domain exceptions to the JSON error shape, catches everything else as
