@@ -144,6 +144,9 @@ def process_tree_cpu_seconds(pid: int) -> float | None:
 
 def main() -> int:
     RESULTS.mkdir(exist_ok=True)
+    # Every process of the run caches what it compiles, as under make (see the Makefile's `unexport`): the later ones
+    # then skip compiling the project, the tests and pytest's rewrite of its plugins.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.perf_counter()
     cpu_started = machine_cpu_seconds()
     stack_log = Path(os.environ.get("STACK_DIR", ROOT / ".stack-test")).with_suffix(".log")
