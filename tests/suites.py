@@ -2,14 +2,15 @@
 
     python -m tests.suites            # what `make test` runs (PORT / STACK_DIR name the test stack)
 
-What runs at the same time, and why: lint, the unit tests, SAM CLI's venv and the integration modules that run stacks
-of their own (marker `own_stack`) need no test stack, so they start at once and go on beside everything else. Once the
-test stack is up, the few tests that need it to themselves (marker `alone`: they fill its gate or break a function on
-purpose) run one at a time; then the integration, browser and Postman suites run side by side (each pytest suite with
-two pytest-xdist workers; every test uses its own users and ranks and expects other writers meanwhile). The machine's
-two cores are the limit: the schedule only keeps them busy, the suites' own CPU cost is what sets the total (see
-README, Tests). Nothing waits on a fixed sleep. Timings go to test-results/timings.json (read by `make bench`); a run
-that collects no test fails.
+What runs at the same time, and why: lint, the unit tests, SAM CLI's venv and the integration modules that run stacks of
+their own (marker `own_stack`) need no test stack, so they start at once and go on beside everything else. Once the test
+stack is up, the few tests that need it to themselves (marker `alone`: they fill its gate or break a function on
+purpose) run one at a time; then the integration, browser and Postman suites run side by side (the browser tests and the
+own-stack modules with two pytest-xdist workers each, the unit and the other integration tests in one process: what
+keeps the cores busy without paying for a worker that would not shorten the run; every test uses its own users and ranks
+and expects other writers meanwhile). The machine's two cores are the limit: the schedule only keeps them busy, the
+suites' own CPU cost is what sets the total (see README, Tests). Nothing waits on a fixed sleep. Timings go to
+test-results/timings.json (read by `make bench`); a run that collects no test fails.
 """
 
 from __future__ import annotations
@@ -78,12 +79,15 @@ class Step:
         return f"  {self.name:<12} {self.seconds:6.1f} s  {self.cpu_seconds:6.1f} CPU-s  {verdict}{tally}"
 
 
-# Installed pytest plugins each suite can do without. Every pytest process (each xdist worker too) imports every
-# installed plugin at start: schemathesis and hypothesis alone take ~1.8 of the 2.3 CPU-s a browser-test worker
-# spends starting (0.55 s without them).
+# Installed pytest plugins each step can do without. Every pytest process (each xdist worker too) imports every
+# installed plugin at start: schemathesis and hypothesis take ~0.3 of the ~0.7 CPU-s a browser-test process spends
+# starting, with bytecode cached (~1.8 of 2.3 where it is not: see the Makefile's `unexport`).
 NOT_NEEDED = {
     "unit": ["schemathesis", "docker", "anyio"],  # hypothesis stays: the unit tests generate input with it
     "integration": ["docker", "anyio"],  # schemathesis fuzzes the API here
+    # The own-stack and `alone` modules neither fuzz nor generate input (a module that does would need these back).
+    "own-stacks": ["schemathesis", "hypothesispytest", "docker", "anyio"],
+    "alone": ["schemathesis", "hypothesispytest", "docker", "anyio"],
     "e2e": ["schemathesis", "hypothesispytest", "docker", "anyio"],
 }
 
@@ -93,10 +97,16 @@ def pytest_step(name: str, *args: str, workers: bool = True, dist: str = "loadfi
     other, as their module fixtures (a shared deployment, a seeded table, one user) expect."""
     junit = RESULTS / f"junit-{name}.xml"
     parallel = ["-n", WORKERS, "--dist", dist] if workers and WORKERS != "0" else []
-    suites = [Path(arg).name for arg in args if arg.startswith("tests/")]
-    not_needed = set.intersection(*(set(NOT_NEEDED.get(suite, [])) for suite in suites)) if suites else set()
-    plugins = [option for plugin in sorted(not_needed) for option in ("-p", f"no:{plugin}")]
+    plugins = [option for plugin in NOT_NEEDED.get(name, []) for option in ("-p", f"no:{plugin}")]
     return Step(name, [PYTHON, "-m", "pytest", *args, "-q", *plugins, *parallel, f"--junitxml={junit}"], junit=junit)
+
+
+def marked(marker: str, *folders: str) -> list[str]:
+    """The test modules in `folders` that use `marker` (`pytest.mark.<marker>`, the only way these markers are given).
+    A step that runs only those tests collects only these files: collecting a folder imports all of its modules (the
+    contract fuzz brings in schemathesis and hypothesis) in every process of the step, for tests it then deselects."""
+    return [str(path.relative_to(ROOT)) for folder in folders for path in sorted((ROOT / folder).glob("test_*.py"))
+            if f"mark.{marker}" in path.read_text()]
 
 
 def _last_line(output: str) -> str:
@@ -153,13 +163,16 @@ def main() -> int:
     lint = Step("lint", ["make", "--no-print-directory", "lint"])
     stack = Step("stack", ["bash", "-c", f"{PYTHON} -m bootstrap reset && {PYTHON} -m bootstrap up > {stack_log} 2>&1"
                            f" || {{ cat {stack_log}; exit 1; }}"])
-    unit = pytest_step("unit", "tests/unit")
+    # One process: a second worker would import hypothesis, moto and botocore, make its moto table and seed it again
+    # (2-3 CPU-s more a run), and the unit tests finish long before the own-stack modules either way.
+    unit = pytest_step("unit", "tests/unit", workers=False)
     # SAM CLI's venv for tests/integration/test_sam_deploy.py (a few seconds to install, once): made beside everything
     # else; that test waits for it.
     sam = Step("sam venv", ["make", "--no-print-directory", "sam"])
     # The integration modules that run stacks of their own (marker `own_stack`) need nothing of the test stack: they
     # start at once too, and their waiting (deploys, kills, timeouts) overlaps everything else.
-    own = pytest_step("own-stacks", "tests/integration", "-m", "own_stack and not alone", "--no-loadscope-reorder")
+    own = pytest_step("own-stacks", *marked("own_stack", "tests/integration"), "-m", "own_stack and not alone",
+                      "--no-loadscope-reorder")
     steps = [sam, lint, stack, unit, own]
     together: list[Step] = []
 
@@ -171,12 +184,16 @@ def main() -> int:
         print(stack.output)
     else:
         # 2. The tests that need the stack to themselves (marker `alone`), one at a time.
-        alone = pytest_step("alone", "tests/integration", "tests/e2e", "-m", "alone", workers=False)
+        alone = pytest_step("alone", *marked("alone", "tests/integration", "tests/e2e"), "-m", "alone", workers=False)
         alone.run(quiet=False)
         # 3. The suites on the stack, side by side (their tests are written for other writers meanwhile: each uses
         #    its own users and ranks), so the cores stay busy while one suite waits on the stack or a browser.
         together = [pytest_step("e2e", "tests/e2e", "-m", "not alone"),
-                    pytest_step("integration", "tests/integration", "-m", "not alone and not own_stack"),
+                    # One process: these tests mostly wait on the stack, and the browser suite beside them takes
+                    # longer either way; a second worker cost ~3.5 CPU-s (its start, where the contract fuzz makes
+                    # its examples at collection, its own session user) for no shorter run.
+                    pytest_step("integration", "tests/integration", "-m", "not alone and not own_stack",
+                                workers=False),
                     Step("postman", [PYTHON, "tests/postman/run.py"], junit=RESULTS / "newman.xml")]
         for thread in [in_background(step) for step in together]:
             thread.join()
