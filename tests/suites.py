@@ -2,14 +2,16 @@
 
     python -m tests.suites            # what `make test` runs (PORT / STACK_DIR name the test stack)
 
-What runs at the same time, and why: lint, the unit tests, SAM CLI's venv and the integration modules that run stacks
-of their own (marker `own_stack`) need no test stack, so they start at once and go on beside everything else. Once the
-test stack is up, the few tests that need it to themselves (marker `alone`: they fill its gate or break a function on
-purpose) run one at a time; then the integration, browser and Postman suites run side by side (each pytest suite with
-two pytest-xdist workers; every test uses its own users and ranks and expects other writers meanwhile). The machine's
-two cores are the limit: the schedule only keeps them busy, the suites' own CPU cost is what sets the total (see
-README, Tests). Nothing waits on a fixed sleep. Timings go to test-results/timings.json (read by `make bench`); a run
-that collects no test fails.
+What runs at the same time, and why: lint, the unit tests, SAM CLI's venv and the integration modules that run stacks of
+their own (marker `own_stack`) need no test stack, so they start at once and go on beside everything else. Once the test
+stack is up, the few tests that need it to themselves (marker `alone`: they fill its gate or break a function on
+purpose) run one at a time; then the integration, browser and Postman suites run side by side (the browser tests and the
+own-stack modules with two pytest-xdist workers each, the unit and the other integration tests in one process: what
+keeps the cores busy without paying for a worker that would not shorten the run; every test uses its own users and ranks
+and expects other writers meanwhile). The machine's two cores are the limit: the schedule only keeps them busy, the
+suites' own CPU cost is what sets the total (see README, Tests), and each suite's CPU-s counts every process it started,
+the MiniStacks and browser processes that ran on their own included (REAPER below). Nothing waits on a fixed sleep.
+Timings go to test-results/timings.json (read by `make bench`); a run that collects no test fails.
 """
 
 from __future__ import annotations
@@ -30,12 +32,40 @@ PYTHON = sys.executable
 WORKERS = os.environ.get("TEST_WORKERS", "2")  # pytest-xdist workers per suite; 2 cores here
 
 
+# A step runs under this: a Linux "child subreaper" (prctl PR_SET_CHILD_SUBREAPER), so the processes its command
+# leaves to run on their own come back to it when their parent exits, and it reaps them, rather than init: the
+# MiniStack that `python -m bootstrap up` starts for a test, Chromium's renderers and helpers. Their CPU time then
+# counts in the step's wait4 (before, e2e showed about half of what it cost, and own-stacks missed those MiniStacks).
+# Once the command has exited, what is left running is not waited for (nothing of a step should be).
+REAPER = """
+import ctypes, os, signal, subprocess, sys
+try:
+    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+except (AttributeError, OSError):
+    pass  # not Linux: the command runs as it would without this
+signal.signal(signal.SIGINT, lambda *_: None)  # Ctrl-C is the command's to handle; its end is ours to report
+command = subprocess.Popen(sys.argv[1:])
+status = None
+while status is None:
+    pid, waited = os.waitpid(-1, 0)
+    if pid == command.pid:
+        status = waited
+try:
+    while os.waitpid(-1, os.WNOHANG)[0]:
+        pass
+except ChildProcessError:
+    pass
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 @dataclass
 class Step:
     name: str
     command: list[str]
     junit: Path | None = None  # pytest's report, for exact counts
     env: dict[str, str] = field(default_factory=dict)
+    reap: bool = True  # run under REAPER; False for a step whose processes must outlive it (the test stack's start)
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     status: int | None = None
@@ -43,12 +73,14 @@ class Step:
 
     def run(self, *, quiet: bool) -> Step:
         started = time.perf_counter()
-        with subprocess.Popen(self.command, cwd=ROOT, env={**os.environ, **self.env}, text=True,
+        command = [PYTHON, "-I", "-S", "-c", REAPER, *self.command] if self.reap else self.command
+        with subprocess.Popen(command, cwd=ROOT, env={**os.environ, **self.env}, text=True,
                               stdout=subprocess.PIPE if quiet else None,
                               stderr=subprocess.STDOUT if quiet else None) as process:
             self.output = process.stdout.read() if process.stdout else ""
-            # wait4: the CPU time of the step and of every process it waited for (its workers, the stacks it ran),
-            # not of the shared test stack: which suite costs what, even while the suites share the cores.
+            # wait4: the CPU time of the step and of every process it waited for or that REAPER reaped (its workers,
+            # the stacks and browsers it ran), not of the shared test stack: which suite costs what, even while the
+            # suites share the cores.
             _, status, usage = os.wait4(process.pid, 0)
             process.returncode = os.waitstatus_to_exitcode(status)
         self.seconds = time.perf_counter() - started
@@ -78,12 +110,15 @@ class Step:
         return f"  {self.name:<12} {self.seconds:6.1f} s  {self.cpu_seconds:6.1f} CPU-s  {verdict}{tally}"
 
 
-# Installed pytest plugins each suite can do without. Every pytest process (each xdist worker too) imports every
-# installed plugin at start: schemathesis and hypothesis alone take ~1.8 of the 2.3 CPU-s a browser-test worker
-# spends starting (0.55 s without them).
+# Installed pytest plugins each step can do without. Every pytest process (each xdist worker too) imports every
+# installed plugin at start: schemathesis and hypothesis take ~0.3 of the ~0.7 CPU-s a browser-test process spends
+# starting, with bytecode cached (~1.8 of 2.3 where it is not: see the Makefile's `unexport`).
 NOT_NEEDED = {
     "unit": ["schemathesis", "docker", "anyio"],  # hypothesis stays: the unit tests generate input with it
     "integration": ["docker", "anyio"],  # schemathesis fuzzes the API here
+    # The own-stack and `alone` modules neither fuzz nor generate input (a module that does would need these back).
+    "own-stacks": ["schemathesis", "hypothesispytest", "docker", "anyio"],
+    "alone": ["schemathesis", "hypothesispytest", "docker", "anyio"],
     "e2e": ["schemathesis", "hypothesispytest", "docker", "anyio"],
 }
 
@@ -93,10 +128,16 @@ def pytest_step(name: str, *args: str, workers: bool = True, dist: str = "loadfi
     other, as their module fixtures (a shared deployment, a seeded table, one user) expect."""
     junit = RESULTS / f"junit-{name}.xml"
     parallel = ["-n", WORKERS, "--dist", dist] if workers and WORKERS != "0" else []
-    suites = [Path(arg).name for arg in args if arg.startswith("tests/")]
-    not_needed = set.intersection(*(set(NOT_NEEDED.get(suite, [])) for suite in suites)) if suites else set()
-    plugins = [option for plugin in sorted(not_needed) for option in ("-p", f"no:{plugin}")]
+    plugins = [option for plugin in NOT_NEEDED.get(name, []) for option in ("-p", f"no:{plugin}")]
     return Step(name, [PYTHON, "-m", "pytest", *args, "-q", *plugins, *parallel, f"--junitxml={junit}"], junit=junit)
+
+
+def marked(marker: str, *folders: str) -> list[str]:
+    """The test modules in `folders` that use `marker` (`pytest.mark.<marker>`, the only way these markers are given).
+    A step that runs only those tests collects only these files: collecting a folder imports all of its modules (the
+    contract fuzz brings in schemathesis and hypothesis) in every process of the step, for tests it then deselects."""
+    return [str(path.relative_to(ROOT)) for folder in folders for path in sorted((ROOT / folder).glob("test_*.py"))
+            if f"mark.{marker}" in path.read_text()]
 
 
 def _last_line(output: str) -> str:
@@ -144,19 +185,25 @@ def process_tree_cpu_seconds(pid: int) -> float | None:
 
 def main() -> int:
     RESULTS.mkdir(exist_ok=True)
+    # Every process of the run caches what it compiles, as under make (see the Makefile's `unexport`): the later ones
+    # then skip compiling the project, the tests and pytest's rewrite of its plugins.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.perf_counter()
     cpu_started = machine_cpu_seconds()
     stack_log = Path(os.environ.get("STACK_DIR", ROOT / ".stack-test")).with_suffix(".log")
     lint = Step("lint", ["make", "--no-print-directory", "lint"])
     stack = Step("stack", ["bash", "-c", f"{PYTHON} -m bootstrap reset && {PYTHON} -m bootstrap up > {stack_log} 2>&1"
-                           f" || {{ cat {stack_log}; exit 1; }}"])
-    unit = pytest_step("unit", "tests/unit")
+                           f" || {{ cat {stack_log}; exit 1; }}"], reap=False)
+    # One process: a second worker would import hypothesis, moto and botocore, make its moto table and seed it again
+    # (2-3 CPU-s more a run), and the unit tests finish long before the own-stack modules either way.
+    unit = pytest_step("unit", "tests/unit", workers=False)
     # SAM CLI's venv for tests/integration/test_sam_deploy.py (a few seconds to install, once): made beside everything
     # else; that test waits for it.
     sam = Step("sam venv", ["make", "--no-print-directory", "sam"])
     # The integration modules that run stacks of their own (marker `own_stack`) need nothing of the test stack: they
     # start at once too, and their waiting (deploys, kills, timeouts) overlaps everything else.
-    own = pytest_step("own-stacks", "tests/integration", "-m", "own_stack and not alone", "--no-loadscope-reorder")
+    own = pytest_step("own-stacks", *marked("own_stack", "tests/integration"), "-m", "own_stack and not alone",
+                      "--no-loadscope-reorder")
     steps = [sam, lint, stack, unit, own]
     together: list[Step] = []
 
@@ -168,12 +215,16 @@ def main() -> int:
         print(stack.output)
     else:
         # 2. The tests that need the stack to themselves (marker `alone`), one at a time.
-        alone = pytest_step("alone", "tests/integration", "tests/e2e", "-m", "alone", workers=False)
+        alone = pytest_step("alone", *marked("alone", "tests/integration", "tests/e2e"), "-m", "alone", workers=False)
         alone.run(quiet=False)
         # 3. The suites on the stack, side by side (their tests are written for other writers meanwhile: each uses
         #    its own users and ranks), so the cores stay busy while one suite waits on the stack or a browser.
         together = [pytest_step("e2e", "tests/e2e", "-m", "not alone"),
-                    pytest_step("integration", "tests/integration", "-m", "not alone and not own_stack"),
+                    # One process: these tests mostly wait on the stack, and the browser suite beside them takes
+                    # longer either way; a second worker cost ~3.5 CPU-s (its start, where the contract fuzz makes
+                    # its examples at collection, its own session user) for no shorter run.
+                    pytest_step("integration", "tests/integration", "-m", "not alone and not own_stack",
+                                workers=False),
                     Step("postman", [PYTHON, "tests/postman/run.py"], junit=RESULTS / "newman.xml")]
         for thread in [in_background(step) for step in together]:
             thread.join()
@@ -199,14 +250,20 @@ def main() -> int:
     cpu_now = machine_cpu_seconds()
     cpu = round(cpu_now - cpu_started, 1) if cpu_now is not None and cpu_started is not None else None
     cores = os.cpu_count() or 1
-    busy = f", {cpu:.0f} CPU-s used (cores busy {cpu / (total * cores):.0%} of the time)" if cpu else ""
+    busy = (f"; the machine used {cpu:.0f} CPU-s (cores busy {cpu / (total * cores):.0%} of the time)"
+            if cpu else "")
+    # The run's own cost: the steps (every process each started, see REAPER) and the test stack. Unlike the machine's
+    # figure, other people's processes on a shared machine are not in it.
+    own_cpu = round(sum(step.cpu_seconds for step in [*steps, down]) + (stack_cpu or 0.0), 1)
     if stack_cpu is not None:
         print(f"  {'test stack':<12} {'':8}  {stack_cpu:6.1f} CPU-s  (MiniStack and its Lambda workers, all suites)")
-    print(f"  {'total':<12} {total:6.1f} s  on {cores} cores{busy}, load average {os.getloadavg()[0]:.2f}")
+    print(f"  {'total':<12} {total:6.1f} s  {own_cpu:6.1f} CPU-s  on {cores} cores{busy}, load average "
+          f"{os.getloadavg()[0]:.2f}")
     timings = {
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "total_seconds": round(total, 1),
         "machine_cpu_seconds": cpu,  # every process on the machine, the run's own and any other
+        "run_cpu_seconds": own_cpu,  # the run's own processes only (the steps and the test stack)
         "test_stack_cpu_seconds": stack_cpu,
         "suites": {step.name: {"seconds": round(step.seconds, 1), "cpu_seconds": round(step.cpu_seconds, 1),
                                "status": step.status,
