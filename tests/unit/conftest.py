@@ -3,12 +3,10 @@ settings at import time (a cold start), exactly as in Lambda."""
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Iterator
 from typing import Any
 
-import botocore.session
 import pytest
 from moto import mock_aws
 
@@ -26,10 +24,6 @@ for leaked in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE", "
     os.environ.pop(leaked, None)
 
 from albums import repository, settings  # noqa: E402
-
-# Every boto3 session loads botocore's service models (JSON) afresh: one loader per worker, shared by all sessions,
-# reads each model once (the models are read-only data).
-botocore.session.create_loader = functools.cache(botocore.session.create_loader)
 
 
 def reset_caches() -> None:
