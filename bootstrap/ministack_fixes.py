@@ -21,6 +21,11 @@ the API. Here a busy worker that is no longer in the pool is only retired, and k
 it. tests/unit/test_ministack_internals.py checks it with real processes; tests/integration/test_dev_loop.py sees no
 failed call while the code is replaced under a polling client.
 
+4. A reused Lambda worker runs the caller's code. An invocation that read the function just before an
+UpdateFunctionCode could pool a worker of the old code, which MiniStack then reused for every later call. A reused
+worker whose code is not the one the call read is dropped and the lease made again.
+tests/unit/test_ministack_internals.py checks it; tests/integration/test_dev_loop.py saw the old code answer for 15 s.
+
 Our server (ministack_server.py, run by path from this folder) imports this module before it serves; every internal
 named here is listed in ministack_internals.py.
 """
@@ -118,3 +123,31 @@ def _release_and_retire(worker: Any) -> None:
 lambda_runtime.kill_workers = _kill_idle_workers
 lambda_runtime.release_worker = _release_and_retire
 lambda_svc.release_worker = _release_and_retire  # imported there by name
+
+
+# ---- 4. a reused worker runs the caller's code ----------------------------------------------------------------------
+# An invocation reads the function (its config and code) and only then leases a worker. An UpdateFunctionCode in
+# between empties the pool (invalidate_worker), so the lease spawns a worker for the code read before the update and
+# pools it, and MiniStack reuses a pooled worker without looking at its code: every later call got the old code
+# (seen in tests/integration/test_dev_loop.py in 2 of 5 fresh-clone runs: a save deployed, the API answering with the
+# one before for 15 s). Here a reused worker whose code is not the caller's is dropped and the lease made again; the
+# call that read the old code still runs it (on AWS too, a call that started before an update finishes on its code).
+_acquire_worker = lambda_runtime.acquire_worker
+
+
+def _acquire_worker_with_the_callers_code(func_name: str, config: dict[str, Any], code_zip: bytes,
+                                          qualifier: str = "$LATEST", max_concurrency: int | None = None) -> Any:
+    while True:
+        worker, reason = _acquire_worker(func_name, config, code_zip, qualifier=qualifier,
+                                         max_concurrency=max_concurrency)
+        if worker is None or reason != "reused" or worker.code_zip == code_zip:  # bytes: equal code, equal zip
+            return worker, reason
+        with lambda_runtime._lock:
+            for entries in lambda_runtime._workers.values():
+                if worker in entries:
+                    entries.remove(worker)
+        _kill_workers([worker])  # leased by this call, so idle: MiniStack's own kill, at once
+
+
+lambda_runtime.acquire_worker = _acquire_worker_with_the_callers_code
+lambda_svc.acquire_worker = _acquire_worker_with_the_callers_code  # imported there by name

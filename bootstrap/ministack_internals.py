@@ -78,6 +78,10 @@ INTERNALS: tuple[Internal, ...] = (
     Internal("ministack.core.lambda_runtime", "_workers", "store", "dict key -> [Worker]: the pools"),
     Internal("ministack.core.lambda_runtime", "invalidate_worker", "function", "calls kill_workers on code updates"),
     Internal("ministack.services.lambda_svc", "release_worker", "function", "imported there by name: wrapped too"),
+    # --- Lambda workers (ministack_fixes.py, fix 4): a reused worker runs the caller's code ------------------------
+    Internal("ministack.core.lambda_runtime", "acquire_worker", "function",
+             "wrapped: (worker, 'reused'|'spawn') or (None, 'func_cap'); a Worker keeps its `code_zip`"),
+    Internal("ministack.services.lambda_svc", "acquire_worker", "function", "imported there by name: wrapped too"),
     # --- CloudFormation: a deploy runs as a task after its request; saved once no stack is in progress -----------
     Internal("ministack.services.cloudformation", "_stacks", "store", "dict name -> stack with 'StackStatus'"),
     # --- the shape of the scoped containers the journal writes into -------------------------------------------------

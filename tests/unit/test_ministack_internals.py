@@ -208,3 +208,33 @@ def test_a_busy_lambda_worker_finishes_its_call_before_a_code_update_kills_it() 
             if worker.proc.poll() is None:
                 worker.proc.kill()
             worker.proc.wait()
+
+
+def test_a_pooled_worker_of_older_code_is_not_reused_for_newer_code() -> None:
+    """ministack_fixes fix 4: a call that read the function before an UpdateFunctionCode can pool a worker of the old
+    code after the update emptied the pool; the next call, with the new code, must not be given it."""
+    from ministack.core import lambda_runtime
+    from ministack.services import lambda_svc
+
+    import bootstrap.ministack_fixes  # noqa: F401
+
+    assert lambda_svc.acquire_worker is lambda_runtime.acquire_worker  # the wrapper, in both modules
+    config = {"FunctionName": "fix4", "Runtime": "python3.12",
+              "FunctionArn": "arn:aws:lambda:us-east-1:000000000000:function:fix4"}
+    old_code, new_code = b"PK old zip", b"PK new zip"
+    key = lambda_runtime._worker_key("fix4", config, "$LATEST")
+    try:
+        stale, reason = lambda_runtime.acquire_worker("fix4", config, old_code)  # the late call of the old code
+        assert reason == "spawn" and stale.code_zip == old_code
+        lambda_runtime.release_worker(stale)  # ... pooled after the update emptied the pool
+        same, reason = lambda_runtime.acquire_worker("fix4", config, old_code)
+        assert (same, reason) == (stale, "reused")  # the same code reuses it, as before
+        lambda_runtime.release_worker(same)
+        fresh, reason = lambda_runtime.acquire_worker("fix4", config, new_code)
+        assert reason == "spawn" and fresh is not stale and fresh.code_zip == new_code
+        assert lambda_runtime._workers[key] == [fresh]  # the old code's worker is gone from the pool
+        lambda_runtime.release_worker(fresh)
+    finally:
+        with lambda_runtime._lock:
+            left = lambda_runtime._workers.pop(key, [])
+        lambda_runtime.kill_workers(left)
