@@ -39,8 +39,6 @@ SERVER_SCRIPT = Path(__file__).resolve().with_name("ministack_server.py")
 STUCK_SECONDS = 60  # a stopping server that shows no progress for this long is killed
 
 
-
-
 def server_environment(stack_dir: str, bind_host: str, port: str) -> dict[str, str]:
     """What the server is run with, besides the few variables of the developer's it keeps (see _INHERITED). Strings:
     docker-compose.yml's `ministack` service sets the same for its paths and port (a unit test compares them)."""

@@ -109,10 +109,8 @@ def resolve(name: str) -> Target:
     if name == "aws":
         return Target("aws", aws_region(), None, aws_stack_dir())
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    if name == "local":
-        return Target("local", region, origin(port()), stack_dir())
-    if name == "docker":  # our MiniStack server in a container (docker-compose.yml): started by compose, not by us
-        return Target("docker", region, origin(port()), stack_dir())
+    if name in ("local", "docker"):  # docker: our MiniStack server in a container, started by docker-compose.yml
+        return Target(name, region, origin(port()), stack_dir())
     if name == "localstack":
         # docker-compose.yml publishes it where it publishes MiniStack (PORT); LOCALSTACK_ENDPOINT for any other
         return Target("localstack", region, os.environ.get("LOCALSTACK_ENDPOINT") or origin(port()), stack_dir())

@@ -18,7 +18,7 @@ export class ApiError extends Error {
   }
 }
 
-function albumUrl(path, query) {
+function routeUrl(path, query) {
   const url = new URL(`${config.apiUrl}${path}`);
   for (const [key, value] of Object.entries(query || {})) {
     if (value != null && value !== '') url.searchParams.set(key, String(value));
@@ -85,8 +85,9 @@ async function sendWithRetries(method, url, body, token, signal) {
   return response;
 }
 
-async function request(method, query, body, signal, path = '/album') {
-  const url = albumUrl(path, query);
+/** One call of a route of the API (template.yaml's Routes), e.g. request('GET', '/album', { query: { rank: 1 } }). */
+async function request(method, path, { query, body, signal } = {}) {
+  const url = routeUrl(path, query);
   let response = await sendWithRetries(method, url, body, await idToken(), signal);
   if (response.status === 401) response = await send(method, url, body, await refreshedIdToken(), signal);
   if (response.status === 401) throw new NotSignedInError('Your session has ended');
@@ -101,7 +102,7 @@ async function request(method, query, body, signal, path = '/album') {
  * whole result. nextToken is null when there is nothing more.
  */
 export function listAlbums({ limit, nextToken, q, sort, order, signal } = {}) {
-  return request('GET', { limit, nextToken, q, sort, order }, undefined, signal);
+  return request('GET', '/album', { query: { limit, nextToken, q, sort, order }, signal });
 }
 
 /**
@@ -109,24 +110,24 @@ export function listAlbums({ limit, nextToken, q, sort, order, signal } = {}) {
  * topArtists: [{artist, count}]}, the most albums first (decades ascending).
  */
 export function albumStats({ signal } = {}) {
-  return request('GET', {}, undefined, signal, '/album/stats');
+  return request('GET', '/album/stats', { signal });
 }
 
 export function getAlbum(rank) {
-  return request('GET', { rank });
+  return request('GET', '/album', { query: { rank } });
 }
 
 export function createAlbum(album) {
-  return request('POST', {}, album);
+  return request('POST', '/album', { body: album });
 }
 
 /** changes: any editable fields ('' clears an optional one); version: the one the user saw (409 version_conflict when stale). */
 export function updateAlbum(rank, changes, version) {
-  return request('PUT', { rank }, { ...changes, version });
+  return request('PUT', '/album', { query: { rank }, body: { ...changes, version } });
 }
 
 export function deleteAlbum(rank, version) {
-  return request('DELETE', { rank, version });
+  return request('DELETE', '/album', { query: { rank, version } });
 }
 
 const MESSAGES = {
